@@ -1,6 +1,8 @@
 // The Raft protocol as one state machine: a step function per role, driven by tick() and step().
 // Rules are cited from the Raft paper (§) and Ongaro's dissertation; structure after etcd-io/raft.
-import { applyConfChange, confChangeProblem, decodeConfChange, isMember } from './confchange.js';
+import {
+  applyConfChange, confChangeProblem, decodeConfChange, encodeConfChange, isMember, type MembershipEntry,
+} from './confchange.js';
 import { RaftLog } from './log.js';
 import { Progress, ProgressState } from './progress.js';
 import { committedIndex, hasQuorum, voteResult } from './quorum.js';
@@ -130,7 +132,7 @@ export class Raft {
 
   /** The driver applied a committed conf-change entry: membership changes now (etcd style). */
   applyConfEntry(entry: Entry): void {
-    let cc: ConfChange;
+    let cc: MembershipEntry;
     try {
       cc = decodeConfChange(entry.data);
     } catch {
@@ -253,10 +255,20 @@ export class Raft {
     this.role = Role.Leader;
     this.leader = this.id;
     for (const id of this.members()) this.progress.set(id, this.newProgress(id === this.id));
-    // No conf change until everything before this term is applied: this closes the known
-    // single-server-change bug (a leader must commit an entry of its term first).
+    this.pendingConfIndex = 0;
+    this.appendProposal([this.firstEntryOfTerm()]);
+    // No conf change until this term's no-op is applied: this closes the known single-server-change
+    // bug (a leader must commit an entry of its term first). Waiting only for the entries before
+    // the no-op is not enough: they may all be committed already while this term has none.
     this.pendingConfIndex = this.log.lastIndex();
-    this.appendProposal([{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }]);
+  }
+
+  /** A no-op, except for the first leader of a new group: it records the founders' membership. */
+  private firstEntryOfTerm(): Entry {
+    if (this.log.lastIndex() === 0) {
+      return { term: 0, index: 0, type: EntryType.ConfChange, data: encodeConfChange({ type: 'bootstrap', conf: this.conf }) };
+    }
+    return { term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) };
   }
 
   private reset(term: number): void {

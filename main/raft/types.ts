@@ -34,6 +34,17 @@ export interface ConfState {
 
 export type ConfChangeType = 'addLearner' | 'promote' | 'addVoter' | 'remove';
 
+/**
+ * The founders' membership, written by the first leader of a new group as entry 1 (instead of
+ * its no-op). Founders already know it from their InitialState; a node that joins later and
+ * replays the log from entry 1 learns it here, so every replica derives the same membership
+ * from the same log (etcd-io/raft bootstraps its log the same way).
+ */
+export interface ConfBootstrap {
+  readonly type: 'bootstrap';
+  readonly conf: ConfState;
+}
+
 /** One single-server membership change. `addVoter` adds a new node directly as a voter. */
 export interface ConfChange {
   readonly type: ConfChangeType;
