@@ -11,7 +11,7 @@ const ioModules = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'release/**', 'renderer/dist/**'] },
+  { ignores: ['node_modules/**', 'tmp-smoke/**', 'dist/**', 'out/**', 'release/**', 'renderer/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },

@@ -1,0 +1,202 @@
+// Reads of the local replica: logins, account search, conversations, unread counts, channels.
+// Nothing here changes replicated state (marking messages read is the markRead command).
+import type { Db } from '../storage/sqlite.js';
+import { ChatError } from './errors.js';
+import { hashPassword, verifyPassword } from './password.js';
+import { checkPageSize, defaultPageSize, nameKey } from './rules.js';
+import { wildcardToGlob } from './wildcard.js';
+
+export interface AccountView {
+  readonly id: number;
+  readonly username: string;
+  readonly createdAt: number;
+}
+
+export interface MessageView {
+  readonly id: number;
+  readonly senderId: number;
+  /** Null once the sender's account is deleted. */
+  readonly senderName: string | null;
+  readonly recipientId: number | null;
+  readonly channelId: number | null;
+  readonly text: string;
+  readonly sentAt: number;
+  readonly unread: boolean;
+}
+
+export interface ChannelView {
+  readonly id: number;
+  readonly name: string;
+  readonly createdBy: number | null;
+  readonly createdAt: number;
+  readonly members: number;
+}
+
+export interface UnreadCounts {
+  readonly total: number;
+  readonly conversations: readonly { readonly peerId: number; readonly peerName: string | null; readonly unread: number }[];
+}
+
+/** A page of results and the cursor for the next page (null at the end). */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly next: string | null;
+}
+
+export interface PageRequest {
+  readonly limit?: number;
+  /** The `next` of the previous page. */
+  readonly cursor?: string | null;
+}
+
+const messageColumns = `m.id, m.sender_id AS senderId, a.username AS senderName, m.recipient_id AS recipientId,
+  m.channel_id AS channelId, m.body AS text, m.sent_at AS sentAt, m.unread`;
+const messageFrom = 'messages m LEFT JOIN accounts a ON a.id = m.sender_id';
+/** Verified when the username is unknown, so that a miss takes as long as a wrong password. */
+let dummyHash: Promise<string> | null = null;
+
+type MessageRow = Omit<MessageView, 'unread'> & { unread: number };
+
+export class ChatQueries {
+  private readonly s;
+
+  constructor(db: Db) {
+    this.s = prepareQueries(db);
+  }
+
+  account(id: number): AccountView | null {
+    return this.s.accountById.get(id) ?? null;
+  }
+
+  accountByName(username: string): AccountView | null {
+    return this.s.accountByKey.get(nameKey(username)) ?? null;
+  }
+
+  /** Checks a username and password; returns the account and its unread count. */
+  async login(username: string, password: string): Promise<{ account: AccountView; unread: number }> {
+    const row = this.s.credentials.get(nameKey(username));
+    dummyHash ??= hashPassword('not a password');
+    const ok = await verifyPassword(password, row?.hash ?? await dummyHash);
+    // The account may have been deleted while scrypt ran: look it up again.
+    const account = ok && row !== undefined ? this.account(row.id) : null;
+    if (account === null) throw new ChatError('bad-login', 'wrong username or password');
+    return { account, unread: this.unread(account.id).total };
+  }
+
+  /** Accounts whose name matches a wildcard pattern (case-insensitive), in name order. */
+  listAccounts(pattern: string, page: PageRequest = {}): Page<AccountView> {
+    const limit = pageSize(page);
+    const rows = this.s.accountsMatching.all(wildcardToGlob(pattern), page.cursor ?? '', limit + 1);
+    return paged(rows, limit, (a) => nameKey(a.username));
+  }
+
+  /** A direct conversation, newest page first; each page in chronological order. */
+  conversation(actor: number, peer: number, page: PageRequest = {}): Page<MessageView> {
+    const [lo, hi] = actor < peer ? [actor, peer] : [peer, actor];
+    return this.messagesBefore(page, (before, limit) => this.s.conversation.all(lo, hi, before, limit));
+  }
+
+  channelHistory(channel: number, page: PageRequest = {}): Page<MessageView> {
+    this.requireChannel(channel);
+    return this.messagesBefore(page, (before, limit) => this.s.channelHistory.all(channel, before, limit));
+  }
+
+  unread(actor: number): UnreadCounts {
+    const conversations = this.s.unreadByPeer.all(actor);
+    return { total: conversations.reduce((sum, c) => sum + c.unread, 0), conversations };
+  }
+
+  /**
+   * The oldest `limit` unread messages to `actor` (from `peer` only, if given). To mark exactly
+   * these read, propose markRead { peer, upTo }: ids only grow, so they are all unread ≤ upTo.
+   */
+  nextUnread(actor: number, limit: number, peer?: number): { messages: MessageView[]; upTo: number | null } {
+    checkPageSize(limit);
+    const rows = peer === undefined ? this.s.unreadAll.all(actor, limit) : this.s.unreadFrom.all(actor, peer, limit);
+    const messages = rows.map(toMessage);
+    return { messages, upTo: messages[messages.length - 1]?.id ?? null };
+  }
+
+  channels(page: PageRequest = {}): Page<ChannelView> {
+    const limit = pageSize(page);
+    const rows = this.s.channels.all(page.cursor ?? '', limit + 1);
+    return paged(rows, limit, (c) => nameKey(c.name));
+  }
+
+  channelByName(name: string): ChannelView | null {
+    return this.s.channelByKey.get(nameKey(name.replace(/^#/, ''))) ?? null;
+  }
+
+  channelsOf(actor: number): ChannelView[] {
+    return this.s.channelsOf.all(actor);
+  }
+
+  private messagesBefore(page: PageRequest, fetch: (before: number, limit: number) => MessageRow[]): Page<MessageView> {
+    const limit = pageSize(page);
+    const rows = fetch(messageCursor(page.cursor), limit + 1);
+    const newestFirst = paged(rows, limit, (m) => String(m.id));
+    return { items: newestFirst.items.map(toMessage).reverse(), next: newestFirst.next };
+  }
+
+  private requireChannel(channel: number): void {
+    if (this.s.channelById.get(channel) === undefined) throw new ChatError('unknown-channel', `channel ${channel} does not exist`);
+  }
+}
+
+function prepareQueries(db: Db) {
+  const channelColumns = `c.id, c.name, c.created_by AS createdBy, c.created_at AS createdAt,
+    (SELECT count(*) FROM channel_members cm WHERE cm.channel_id = c.id) AS members`;
+  return {
+    accountById: db.prepare<[number], AccountView>('SELECT id, username, created_at AS createdAt FROM accounts WHERE id = ?'),
+    accountByKey: db.prepare<[string], AccountView>('SELECT id, username, created_at AS createdAt FROM accounts WHERE username_key = ?'),
+    credentials: db.prepare<[string], { id: number; hash: string }>('SELECT id, password_hash AS hash FROM accounts WHERE username_key = ?'),
+    accountsMatching: db.prepare<[string, string, number], AccountView>(
+      `SELECT id, username, created_at AS createdAt FROM accounts
+       WHERE username_key GLOB ? AND username_key > ? ORDER BY username_key LIMIT ?`),
+    conversation: db.prepare<[number, number, number, number], MessageRow>(
+      `SELECT ${messageColumns} FROM ${messageFrom}
+       WHERE m.conv_lo = ? AND m.conv_hi = ? AND m.recipient_id IS NOT NULL AND m.id < ? ORDER BY m.id DESC LIMIT ?`),
+    channelHistory: db.prepare<[number, number, number], MessageRow>(
+      `SELECT ${messageColumns} FROM ${messageFrom}
+       WHERE m.channel_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`),
+    unreadByPeer: db.prepare<[number], UnreadCounts['conversations'][number]>(
+      `SELECT m.sender_id AS peerId, a.username AS peerName, count(*) AS unread FROM ${messageFrom}
+       WHERE m.recipient_id = ? AND m.unread = 1 GROUP BY m.sender_id ORDER BY m.sender_id`),
+    unreadAll: db.prepare<[number, number], MessageRow>(
+      `SELECT ${messageColumns} FROM ${messageFrom} WHERE m.recipient_id = ? AND m.unread = 1 ORDER BY m.id LIMIT ?`),
+    unreadFrom: db.prepare<[number, number, number], MessageRow>(
+      `SELECT ${messageColumns} FROM ${messageFrom}
+       WHERE m.recipient_id = ? AND m.sender_id = ? AND m.unread = 1 ORDER BY m.id LIMIT ?`),
+    channels: db.prepare<[string, number], ChannelView>(
+      `SELECT ${channelColumns} FROM channels c WHERE c.name_key > ? ORDER BY c.name_key LIMIT ?`),
+    channelById: db.prepare<[number], ChannelView>(`SELECT ${channelColumns} FROM channels c WHERE c.id = ?`),
+    channelByKey: db.prepare<[string], ChannelView>(`SELECT ${channelColumns} FROM channels c WHERE c.name_key = ?`),
+    channelsOf: db.prepare<[number], ChannelView>(
+      `SELECT ${channelColumns} FROM channels c JOIN channel_members me ON me.channel_id = c.id
+       WHERE me.account_id = ? ORDER BY c.name_key`),
+  };
+}
+
+function pageSize(page: PageRequest): number {
+  const limit = page.limit ?? defaultPageSize;
+  checkPageSize(limit);
+  return limit;
+}
+
+/** Rows fetched with limit + 1: the extra row only tells that there is a next page. */
+function paged<T>(rows: T[], limit: number, cursorOf: (last: T) => string): Page<T> {
+  if (rows.length <= limit) return { items: rows, next: null };
+  const items = rows.slice(0, limit);
+  return { items, next: cursorOf(items[limit - 1] as T) };
+}
+
+function messageCursor(cursor: string | null | undefined): number {
+  if (cursor === undefined || cursor === null) return Number.MAX_SAFE_INTEGER;
+  const id = Number(cursor);
+  if (!/^[1-9]\d*$/.test(cursor) || !Number.isSafeInteger(id)) throw new ChatError('invalid-argument', `"${cursor}" is not a message cursor`);
+  return id;
+}
+
+function toMessage(row: MessageRow): MessageView {
+  return { ...row, unread: row.unread === 1 };
+}

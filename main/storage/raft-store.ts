@@ -1,0 +1,154 @@
+// raft.db: the node's identity, hard state, latest snapshot metadata and the log. Every Ready's
+// entries and hard state are written in one transaction, hence with one fsync.
+import { applyConfChange, decodeConfChange } from '../raft/confchange.js';
+import type { ConfState, Entry, EntryType, HardState, NodeId, SnapshotMeta } from '../raft/types.js';
+import { crashPoint } from './crash.js';
+import { StorageError } from './errors.js';
+import type { Db } from './sqlite.js';
+
+export interface Identity {
+  readonly nodeId: NodeId;
+  /** The membership the group was founded with (empty for a node that joins an existing group). */
+  readonly founders: ConfState;
+}
+
+/** The latest snapshot: its metadata and the name of its file in the snapshots directory. */
+export interface StoredSnapshot {
+  readonly meta: SnapshotMeta;
+  readonly file: string;
+}
+
+const emptyConf: ConfState = { voters: [], learners: [] };
+
+type LogRow = [index: number, term: number, type: EntryType, data: Buffer];
+
+export class RaftStore {
+  private readonly stmts;
+  private readonly saveTx: (hardState: HardState | null, entries: readonly Entry[]) => void;
+  private last: number;
+  private snap: StoredSnapshot | null;
+
+  constructor(private readonly db: Db) {
+    this.stmts = {
+      identity: db.prepare<[], { node_id: string; founders: string }>('SELECT node_id, founders FROM identity WHERE id = 1'),
+      setIdentity: db.prepare<[string, string]>('INSERT INTO identity (id, node_id, founders) VALUES (1, ?, ?)'),
+      hardState: db.prepare<[], HardState>('SELECT term, vote, commit_index AS "commit" FROM hard_state WHERE id = 1'),
+      setHardState: db.prepare<[number, string | null, number]>('UPDATE hard_state SET term = ?, vote = ?, commit_index = ? WHERE id = 1'),
+      snapshot: db.prepare<[], { idx: number; term: number; conf: string; file: string }>('SELECT idx, term, conf, file FROM snapshot WHERE id = 1'),
+      setSnapshot: db.prepare<[number, number, string, string]>('INSERT OR REPLACE INTO snapshot (id, idx, term, conf, file) VALUES (1, ?, ?, ?, ?)'),
+      lastIndex: db.prepare<[], number>('SELECT max(idx) FROM log').pluck(),
+      entriesAfter: db.prepare<[number], LogRow>('SELECT idx, term, type, data FROM log WHERE idx > ? ORDER BY idx').raw(),
+      confChanges: db.prepare<[number, number], Buffer>('SELECT data FROM log WHERE type = 1 AND idx > ? AND idx <= ? ORDER BY idx').pluck(),
+      insert: db.prepare<[number, number, number, Uint8Array]>('INSERT INTO log (idx, term, type, data) VALUES (?, ?, ?, ?)'),
+      truncateFrom: db.prepare<[number]>('DELETE FROM log WHERE idx >= ?'),
+      compactTo: db.prepare<[number]>('DELETE FROM log WHERE idx <= ?'),
+      clear: db.prepare('DELETE FROM log'),
+    };
+    this.saveTx = db.transaction((hardState: HardState | null, entries: readonly Entry[]) => {
+      this.appendEntries(entries);
+      if (hardState !== null) this.stmts.setHardState.run(hardState.term, hardState.vote, hardState.commit);
+      crashPoint('save:torn');
+    });
+    this.snap = this.readSnapshot();
+    this.last = (this.stmts.lastIndex.get() as number | null) ?? this.snap?.meta.index ?? 0;
+  }
+
+  identity(): Identity | null {
+    const row = this.stmts.identity.get();
+    return row === undefined ? null : { nodeId: row.node_id, founders: JSON.parse(row.founders) as ConfState };
+  }
+
+  /** Records who this node is, once; the same identity again is a no-op, another one an error. */
+  setIdentity(identity: Identity): void {
+    const current = this.identity();
+    if (current === null) {
+      this.stmts.setIdentity.run(identity.nodeId, JSON.stringify(identity.founders));
+    } else if (current.nodeId !== identity.nodeId) {
+      throw new StorageError('misuse', `this data directory belongs to node ${current.nodeId}, not ${identity.nodeId}`);
+    }
+  }
+
+  hardState(): HardState {
+    const row = this.stmts.hardState.get();
+    if (row === undefined) throw new StorageError('inconsistent', 'raft.db has no hard_state row');
+    return row;
+  }
+
+  snapshot(): StoredSnapshot | null {
+    return this.snap;
+  }
+
+  lastIndex(): number {
+    return this.last;
+  }
+
+  entriesAfter(index: number): Entry[] {
+    return this.stmts.entriesAfter.all(index).map(([idx, term, type, data]) => ({ index: idx, term, type, data }));
+  }
+
+  /**
+   * Persists one Ready's hard state and entries durably, in one transaction. Entries replace
+   * whatever the log holds from entries[0].index on (a new leader overwriting a conflicting suffix).
+   */
+  save(hardState: HardState | null, entries: readonly Entry[]): void {
+    if (hardState === null && entries.length === 0) return;
+    if (entries.length > 0) crashPoint('append:before');
+    if (hardState !== null) crashPoint('hardstate:before');
+    this.saveTx(hardState, entries);
+    const lastNew = entries[entries.length - 1];
+    if (lastNew !== undefined) this.last = lastNew.index;
+    if (entries.length > 0) crashPoint('append:after');
+    if (hardState !== null) crashPoint('hardstate:after');
+  }
+
+  private appendEntries(entries: readonly Entry[]): void {
+    const first = entries[0];
+    if (first === undefined) return;
+    this.checkAppend(first.index, entries);
+    if (first.index <= this.last) this.stmts.truncateFrom.run(first.index);
+    for (const e of entries) this.stmts.insert.run(e.index, e.term, e.type, e.data);
+  }
+
+  private checkAppend(first: number, entries: readonly Entry[]): void {
+    const snapIndex = this.snap?.meta.index ?? 0;
+    const lastNew = entries[entries.length - 1] as Entry;
+    if (first <= snapIndex || first > this.last + 1 || lastNew.index !== first + entries.length - 1) {
+      throw new StorageError('misuse', `cannot append entries ${first}..${lastNew.index} to a log ` +
+        `holding ${snapIndex + 1}..${this.last} (must be contiguous and after the snapshot)`);
+    }
+  }
+
+  /**
+   * Records a new latest snapshot. `replaceLog`: an installed snapshot supersedes the whole log;
+   * otherwise (our own snapshot) only the prefix it covers is dropped.
+   */
+  recordSnapshot(stored: StoredSnapshot, replaceLog: boolean): void {
+    const { index, term, conf } = stored.meta;
+    this.db.transaction(() => {
+      this.stmts.setSnapshot.run(index, term, JSON.stringify(conf), stored.file);
+      if (replaceLog) this.stmts.clear.run();
+      else this.stmts.compactTo.run(index);
+    })();
+    this.snap = stored;
+    this.last = replaceLog ? index : Math.max(this.last, index);
+  }
+
+  /** The membership as of `index`: the snapshot's (or the founders') plus the conf changes since. */
+  confAt(index: number): ConfState {
+    const base = this.snap?.meta ?? { index: 0, conf: this.identity()?.founders ?? emptyConf };
+    if (index < base.index) throw new StorageError('misuse', `conf at ${index} is compacted (snapshot at ${base.index})`);
+    let conf = base.conf;
+    for (const data of this.stmts.confChanges.all(base.index, index)) conf = applyConfChange(conf, decodeConfChange(data));
+    return conf;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private readSnapshot(): StoredSnapshot | null {
+    const row = this.stmts.snapshot.get();
+    if (row === undefined) return null;
+    return { meta: { index: row.idx, term: row.term, conf: JSON.parse(row.conf) as ConfState }, file: row.file };
+  }
+}

@@ -1,0 +1,166 @@
+// Snapshot files: consistent copies of the state database at its applied index, made with
+// VACUUM INTO, read and received in chunks (the transport streams them), verified before use.
+// Every file is written under a ".partial" name, fsynced, then renamed: a name without
+// ".partial" always denotes a complete file.
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SnapshotMeta } from '../raft/types.js';
+import { AppliedIndex } from './applied.js';
+import { crashPoint } from './crash.js';
+import { StorageError } from './errors.js';
+import { durableRename, fsyncPath, removeIfPresent } from './fsync.js';
+import { openDatabase, type Db, type Schema } from './sqlite.js';
+
+export const defaultChunkBytes = 1 << 20;
+
+export class SnapshotFiles {
+  constructor(readonly dir: string, private readonly stateSchema: Schema) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  path(file: string): string {
+    return join(this.dir, file);
+  }
+
+  /** Writes `db` (whose applied position is meta's) to a durable snapshot file; returns its name. */
+  create(db: Db, meta: SnapshotMeta): string {
+    const file = snapshotName(meta);
+    const partial = this.path(`${file}.partial`);
+    removeIfPresent(partial); // VACUUM INTO refuses to overwrite
+    crashPoint('snapshot-write:before');
+    db.prepare('VACUUM INTO ?').run(partial);
+    fsyncPath(partial);
+    durableRename(partial, this.path(file), this.dir);
+    crashPoint('snapshot-write:file');
+    return file;
+  }
+
+  /** The file's contents in chunks (the file is opened when iteration starts). */
+  async *read(file: string, chunkBytes = defaultChunkBytes): AsyncGenerator<Buffer> {
+    const handle = await open(this.path(file), 'r');
+    try {
+      for (let position = 0; ; ) {
+        const buffer = Buffer.allocUnsafe(chunkBytes);
+        const { bytesRead } = await handle.read(buffer, 0, chunkBytes, position);
+        if (bytesRead === 0) return;
+        position += bytesRead;
+        yield buffer.subarray(0, bytesRead);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Starts receiving a snapshot in chunks; finish() verifies it and makes it installable. */
+  receiver(meta: SnapshotMeta): SnapshotReceiver {
+    return new SnapshotReceiver(this, meta, openSync(this.partial(meta), 'w'));
+  }
+
+  /** Receives a snapshot that arrived whole (in a Snap message's data). */
+  writeReceived(meta: SnapshotMeta, data: Uint8Array): string {
+    const partial = this.partial(meta);
+    writeFileSync(partial, data);
+    fsyncPath(partial);
+    return this.acceptPartial(meta);
+  }
+
+  /** Verifies a fully written and synced partial reception and gives it its received name. */
+  acceptPartial(meta: SnapshotMeta): string {
+    const partial = this.partial(meta);
+    try {
+      this.verify(partial, meta);
+    } catch (err) {
+      removeIfPresent(partial);
+      throw err;
+    }
+    const file = receivedName(meta);
+    durableRename(partial, this.path(file), this.dir);
+    return file;
+  }
+
+  partial(meta: SnapshotMeta): string {
+    return this.path(`${receivedName(meta)}.partial`);
+  }
+
+  hasReceived(meta: SnapshotMeta): boolean {
+    return readdirSync(this.dir).includes(receivedName(meta));
+  }
+
+  /** Renames a verified received file to the snapshot name for `meta`; returns that name. */
+  adoptReceived(meta: SnapshotMeta): string {
+    const file = snapshotName(meta);
+    durableRename(this.path(receivedName(meta)), this.path(file), this.dir);
+    return file;
+  }
+
+  /** Checks that `path` is a sound state database at exactly meta's index and term. */
+  verify(path: string, meta: SnapshotMeta): void {
+    let db: Db;
+    try {
+      db = openDatabase(path, this.stateSchema, { readonly: true });
+    } catch (err) {
+      throw new StorageError('bad-snapshot', `snapshot ${path} is unusable: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      const at = new AppliedIndex(db).get();
+      if (at.index !== meta.index || at.term !== meta.term) {
+        throw new StorageError('bad-snapshot', `snapshot ${path} holds state at ${at.index}/${at.term}, ` +
+          `expected ${meta.index}/${meta.term}`);
+      }
+    } finally {
+      db.close();
+    }
+  }
+
+  remove(file: string): void {
+    removeIfPresent(this.path(file));
+  }
+
+  /** At start: removes every file except `keep` (partials, stale receptions, old snapshots). */
+  removeAllBut(keep: string | null): void {
+    for (const name of readdirSync(this.dir)) {
+      if (name !== keep) removeIfPresent(this.path(name));
+    }
+  }
+}
+
+/** Shaped like the transport's SnapshotWriter: chunks arrive in order, synchronously. */
+export class SnapshotReceiver {
+  private fd: number | null;
+
+  constructor(private readonly files: SnapshotFiles, readonly meta: SnapshotMeta, fd: number) {
+    this.fd = fd;
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.fd === null) throw new StorageError('misuse', 'snapshot receiver already closed');
+    for (let at = 0; at < chunk.length; ) at += writeSync(this.fd, chunk, at, chunk.length - at);
+  }
+
+  /** Makes the file durable and verifies it; installSnapshot(meta) then finds it. */
+  async finish(): Promise<void> {
+    if (this.fd === null) throw new StorageError('misuse', 'snapshot receiver already closed');
+    fsyncSync(this.fd);
+    this.close();
+    this.files.acceptPartial(this.meta);
+  }
+
+  abort(): void {
+    this.close();
+    removeIfPresent(this.files.partial(this.meta));
+  }
+
+  private close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+function snapshotName(meta: SnapshotMeta): string {
+  return `snapshot-${meta.term}-${meta.index}.db`;
+}
+
+function receivedName(meta: SnapshotMeta): string {
+  return `received-${meta.term}-${meta.index}.db`;
+}

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { describe, test, type TestContext } from 'node:test';
+import { encodeCommand, type Command } from '../../main/chat/commands.js';
+import { sessionWindow } from '../../main/chat/sessions.js';
+import { encodeConfChange } from '../../main/raft/confchange.js';
+import { EntryType } from '../../main/raft/types.js';
+import { ChatReplica } from '../helpers/chat-replica.js';
+import { chatWorkload, seededRandom } from '../helpers/chat-workload.js';
+
+const messageCount = (r: ChatReplica) => r.db.prepare('SELECT count(*) FROM messages').pluck().get() as number;
+
+async function pair(t: TestContext) {
+  const r = ChatReplica.open(t);
+  return { r, alice: await r.account('alice'), bob: await r.account('bob') };
+}
+
+describe('exactly once', () => {
+  test('the same (client, seq) applied twice stores one message and returns the first result', async (t) => {
+    const { r, alice, bob } = await pair(t);
+    const command = await r.prepare({ t: 'sendDirect', actor: alice, to: bob, text: 'once' });
+    const [first] = r.applyCommands([command]);
+    const [second] = r.applyCommands([command]);
+    assert.equal(first?.duplicate, false);
+    assert.deepEqual([second?.result, second?.duplicate], [first?.result, true]);
+    assert.equal(messageCount(r), 1);
+  });
+
+  test('a retry in the same batch is a duplicate too', async (t) => {
+    const { r, alice, bob } = await pair(t);
+    const command = await r.prepare({ t: 'sendDirect', actor: alice, to: bob, text: 'once' });
+    const results = r.applyCommands([command, command]);
+    assert.deepEqual(results.map((x) => x.duplicate), [false, true]);
+    assert.equal(messageCount(r), 1);
+  });
+
+  test('a retried refusal returns the same refusal, even when it would now succeed', async (t) => {
+    const { r, alice } = await pair(t);
+    const command = await r.prepare({ t: 'sendDirect', actor: alice, to: 3, text: 'to carol' });
+    const [first] = r.applyCommands([command]);
+    await r.account('carol'); // id 3 exists now
+    const [retry] = r.applyCommands([command]);
+    assert.equal(first?.result.ok === false && first.result.code, 'unknown-recipient');
+    assert.deepEqual(retry?.result, first?.result);
+    assert.equal(messageCount(r), 0);
+  });
+
+  test('commands may arrive out of order within the window; older ones are refused, never reapplied', async (t) => {
+    const { r, alice, bob } = await pair(t);
+    const base = 1000;
+    const commands: Command[] = [];
+    for (let i = 0; i <= sessionWindow + 1; i++) {
+      commands.push(await r.prepare({ t: 'sendDirect', actor: alice, to: bob, text: `m${i}` }, base + i));
+    }
+    const [oldest, second, ...rest] = commands as [Command, Command, ...Command[]];
+    r.applyCommands([oldest, ...rest.reverse()]); // seq base, then base+129 down to base+2: all new
+    assert.equal(messageCount(r), sessionWindow + 1);
+    // The newest is base+129, so results are kept for base+2.. only: base+1 can no longer be told apart.
+    const [late] = r.applyCommands([second]);
+    assert.equal(late?.result.ok === false && late.result.code, 'session-expired');
+    const [retryOld] = r.applyCommands([oldest]);
+    assert.equal(retryOld?.result.ok === false && retryOld.result.code, 'session-expired');
+    const [retryRecent] = r.applyCommands([rest[0] as Command]);
+    assert.equal(retryRecent?.duplicate, true);
+    assert.equal(messageCount(r), sessionWindow + 1);
+  });
+
+  test('sessions of different clients are independent', async (t) => {
+    const { r, alice, bob } = await pair(t);
+    const a = await r.prepare({ t: 'sendDirect', actor: alice, to: bob, text: 'from client a' }, 7);
+    const b = { ...a, c: 'another-client' };
+    assert.deepEqual(r.applyCommands([a, b]).map((x) => x.duplicate), [false, false]);
+    assert.equal(messageCount(r), 2);
+  });
+});
+
+describe('entries that are not commands', () => {
+  const malformed: [string, Uint8Array][] = [
+    ['random bytes', Uint8Array.from([0xff, 0x00, 0x13, 0x37])],
+    ['JSON that is not an object', Buffer.from('[1,2,3]')],
+    ['an unknown command type', Buffer.from('{"c":"x","s":1,"at":0,"t":"launchRockets"}')],
+    ['a missing field', Buffer.from('{"c":"x","s":1,"at":0,"t":"sendDirect","actor":1,"to":2}')],
+    ['an extra field', Buffer.from('{"c":"x","s":1,"at":0,"t":"joinChannel","actor":1,"channel":1,"admin":true}')],
+    ['a fractional id', Buffer.from('{"c":"x","s":1,"at":0,"t":"joinChannel","actor":1.5,"channel":1}')],
+    ['a negative sequence number', Buffer.from('{"c":"x","s":-1,"at":0,"t":"joinChannel","actor":1,"channel":1}')],
+  ];
+  for (const [name, data] of malformed) {
+    test(`${name}: an error result, nothing changed, the applied index advances`, async (t) => {
+      const { r } = await pair(t);
+      const before = r.hash();
+      const index = r.machine.applied().index;
+      const [applied] = r.applyData([data]);
+      assert.equal(applied?.result.ok === false && applied.result.code, 'malformed-command');
+      assert.equal(r.machine.applied().index, index + 1);
+      r.db.prepare('UPDATE raft_applied SET idx = ?, term = ?').run(index, 1);
+      assert.equal(r.hash(), before, 'only the applied index changed');
+    });
+  }
+
+  test('the client of a malformed command is still named, so it can be answered', async (t) => {
+    const { r } = await pair(t);
+    const [applied] = r.applyData([Buffer.from('{"c":"me","s":9,"t":"nope"}')]);
+    assert.deepEqual([applied?.clientId, applied?.seq], ['me', 9]);
+  });
+
+  test('no-op and conf-change entries only advance the applied index', async (t) => {
+    const { r } = await pair(t);
+    const before = r.hash();
+    const index = r.machine.applied().index;
+    assert.deepEqual(r.applyData([new Uint8Array(0), new Uint8Array(0)]), []);
+    assert.deepEqual(r.applyData([encodeConfChange({ type: 'addLearner', node: 'n4' })], EntryType.ConfChange), []);
+    assert.equal(r.machine.applied().index, index + 3);
+    r.db.prepare('UPDATE raft_applied SET idx = ?, term = ?').run(index, 1);
+    assert.equal(r.hash(), before);
+  });
+});
+
+describe('the applied index', () => {
+  test('is recorded with the batch; a replayed or skipped entry is refused and nothing applies', async (t) => {
+    const { r, alice, bob } = await pair(t);
+    const command = await r.prepare({ t: 'sendDirect', actor: alice, to: bob, text: 'x' });
+    const [entry] = r.entries([encodeCommand(command)]);
+    assert.ok(entry);
+    const index = r.machine.applied().index;
+    const replay = { ...entry, index };
+    assert.throws(() => r.machine.applyBatch([replay]), /each entry applies once/);
+    const gap = { ...entry, index: index + 3 };
+    assert.throws(() => r.machine.applyBatch([gap]), /each entry applies once/);
+    assert.throws(() => r.machine.applyBatch([entry, gap]), /each entry applies once/);
+    assert.deepEqual([messageCount(r), r.machine.applied().index], [0, index], 'the good first entry rolled back too');
+    const stored = r.db.prepare('SELECT idx FROM raft_applied').pluck().get();
+    assert.equal(stored, index);
+  });
+
+  test('survives reopening the database', async (t) => {
+    const { r, alice, bob } = await pair(t);
+    await r.ok({ t: 'sendDirect', actor: alice, to: bob, text: 'x' });
+    const reopened = new ChatReplica(r.db);
+    assert.deepEqual(reopened.machine.applied(), r.machine.applied());
+  });
+});
+
+describe('determinism', () => {
+  async function preparedLog(t: TestContext, seed: number): Promise<Uint8Array[]> {
+    const source = ChatReplica.open(t);
+    const log: Uint8Array[] = [];
+    for (const request of chatWorkload(seed, 6, 600)) log.push(encodeCommand(await source.prepare(request)));
+    const random = seededRandom(seed + 1);
+    // Retries, garbage and no-ops are part of real logs.
+    for (let i = 0; i < 40; i++) log.splice(Math.floor(random() * log.length), 0, log[Math.floor(random() * log.length)] as Uint8Array);
+    for (let i = 0; i < 10; i++) log.splice(Math.floor(random() * log.length), 0, Buffer.from(`garbage ${i}`), new Uint8Array(0));
+    return log;
+  }
+
+  test('two replicas fed the same log in different batches end with identical tables', async (t) => {
+    const log = await preparedLog(t, 42);
+    const a = ChatReplica.open(t);
+    const b = ChatReplica.open(t);
+    const random = seededRandom(7);
+    for (let i = 0; i < log.length; ) {
+      const n = 1 + Math.floor(random() * 50);
+      a.applyData(log.slice(i, i + n));
+      i += n;
+    }
+    const succeeded = new Set<string>();
+    for (const data of log) {
+      for (const { result } of b.applyData([data])) if (result.ok) succeeded.add(Object.keys(result.value).join() || 'empty');
+    }
+    assert.ok(messageCount(a) > 20, 'the workload stored messages');
+    assert.deepEqual([...succeeded].sort(), ['accountId', 'channelId', 'deleted', 'deletedMessages', 'empty', 'marked', 'messageId']);
+    assert.equal(a.hash(), b.hash());
+    b.applyData([new Uint8Array(0)]);
+    assert.notEqual(a.hash(), b.hash(), 'the hash sees the applied index');
+  });
+
+  test('the hash tells different contents apart', async (t) => {
+    const { r, alice, bob } = await pair(t);
+    const before = r.hash();
+    await r.ok({ t: 'sendDirect', actor: alice, to: bob, text: 'x' });
+    const after = r.hash();
+    r.db.prepare("UPDATE messages SET body = 'y'").run();
+    assert.equal(new Set([before, after, r.hash()]).size, 3);
+  });
+});
