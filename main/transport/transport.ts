@@ -224,8 +224,9 @@ class PeerLink {
     this.maxQueued = opts.maxQueuedMessages ?? 10_000;
   }
 
+  /** Whether the connection is up; asking also wakes an idle channel, so the answer stays fresh. */
   connected(): boolean {
-    return this.client.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
+    return this.client.getChannel().getConnectivityState(true) === grpc.connectivityState.READY;
   }
 
   send(batch: Message[]): void {

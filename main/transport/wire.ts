@@ -47,7 +47,7 @@ export function fromWire(w: unknown, sender: NodeId, snapshotData: Uint8Array = 
   return {
     type, from, to: id(o.to, 'to'),
     term: count(o.term, 'term'), logTerm: count(o.logTerm, 'logTerm'), index: count(o.index, 'index'),
-    commit: count(o.commit, 'commit'), entries: entries(o.entries), reject: o.reject === true,
+    commit: count(o.commit, 'commit'), entries: entries(o.entries, type === MessageType.Prop), reject: o.reject === true,
     rejectHint: count(o.rejectHint, 'rejectHint'), context: text(o.context, 'context'),
     snapshot: snapshot(o.snapshot, snapshotData),
   };
@@ -77,7 +77,8 @@ function ids(v: unknown, field: string): NodeId[] {
   return v.map((x) => id(x, field));
 }
 
-function entries(v: unknown): Entry[] {
+/** Log entries must be contiguous; proposals have no index yet (the leader assigns it). */
+function entries(v: unknown, proposal: boolean): Entry[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw new WireError('entries is not a list');
   let expected = -1;
@@ -85,7 +86,7 @@ function entries(v: unknown): Entry[] {
     if (typeof x !== 'object' || x === null) throw new WireError('entry is not an object');
     const e = x as Record<string, unknown>;
     const index = count(e.index, 'entry index');
-    if (expected >= 0 && index !== expected) throw new WireError('entries are not contiguous');
+    if (proposal ? index !== 0 : expected >= 0 && index !== expected) throw new WireError('entries are not contiguous');
     expected = index + 1;
     const type = count(e.type, 'entry type');
     if (type > 1) throw new WireError(`unknown entry type ${type}`);

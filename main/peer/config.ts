@@ -1,0 +1,53 @@
+// The peer's own settings, kept in its data directory (peer.json) so that a restart needs only
+// `--data DIR`: its id, where it listens and the addresses of the other members.
+import { existsSync, readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+const configSchema = z.strictObject({
+  version: z.literal(1),
+  id: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'node ids use letters, digits, _ . -'),
+  listen: z.string().min(1),
+  /** Node id → host:port, this peer included. */
+  peers: z.record(z.string(), z.string()),
+});
+
+export type PeerConfig = z.infer<typeof configSchema>;
+
+const fileName = 'peer.json';
+
+export function readPeerConfig(dataDir: string): PeerConfig | null {
+  const path = join(dataDir, fileName);
+  if (!existsSync(path)) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON (${(err as Error).message}); fix or remove it`, { cause: err });
+  }
+  const parsed = configSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`${path} is not a peer configuration: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
+}
+
+/** Writes peer.json atomically (temp file + rename). */
+export function writePeerConfig(dataDir: string, config: PeerConfig): void {
+  configSchema.parse(config);
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, fileName);
+  writeFileSync(`${path}.tmp`, JSON.stringify(config, null, 2) + '\n');
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Parses `a=host:port,b=host:port` into a map; throws a clear error on bad input. */
+export function parsePeerList(list: string): Map<string, string> {
+  const peers = new Map<string, string>();
+  for (const item of list.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const match = /^([A-Za-z0-9_.-]+)=(.+:\d+)$/.exec(item);
+    if (match === null) throw new Error(`bad peer "${item}": expected NAME=HOST:PORT`);
+    const [, id, address] = match as unknown as [string, string, string];
+    if (peers.has(id)) throw new Error(`peer ${id} is listed twice`);
+    peers.set(id, address);
+  }
+  return peers;
+}

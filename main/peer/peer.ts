@@ -1,0 +1,380 @@
+// One Peer = the consensus core + storage + transport + the chat state machine. It drives the
+// core with a ticker, turns every Ready into "persist → send → apply → advance", batches client
+// proposals into one append per event-loop turn, and tells waiting clients when their command
+// has been applied on this replica.
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import type { ChatResult, Command } from '../chat/commands.js';
+import { encodeCommand } from '../chat/commands.js';
+import { ChatMachine, type AppliedCommand } from '../chat/machine.js';
+import { chatSchema } from '../chat/migrations/index.js';
+import { ChatQueries } from '../chat/queries.js';
+import { RaftNode } from '../raft/node.js';
+import {
+  defaultConfig, ProposalDropped, Role,
+  type Entry, type NodeId, type RaftStatus, type Ready, type SoftState, type SnapshotMeta,
+} from '../raft/types.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import { Storage } from '../storage/storage.js';
+import { Transport, type SnapshotStore } from '../transport/transport.js';
+import { NoQuorumError, PeerStoppedError, TimeoutError } from './errors.js';
+import { Waiters } from './waiters.js';
+
+export interface PeerTiming {
+  /** Milliseconds per Raft tick. */
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+}
+
+/** LAN defaults: election timeout 250–500 ms, heartbeats every 50 ms. */
+export const defaultTiming: PeerTiming = { tickMs: 25, electionTicks: 10, heartbeatTicks: 2 };
+
+export interface PeerOptions {
+  readonly dataDir: string;
+  readonly id: NodeId;
+  /** host:port to serve peers on (port 0: any free port). */
+  readonly listen: string;
+  /** Every founding member's address, this peer's included (static membership). */
+  readonly peers: ReadonlyMap<NodeId, string>;
+  readonly timing?: PeerTiming;
+  /** Take a snapshot and compact the log after this many applied entries. */
+  readonly snapshotEvery?: number;
+  /** A write that cannot commit in this time fails with NoQuorumError. */
+  readonly writeTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface WriteOutcome {
+  readonly index: number;
+  readonly result: ChatResult;
+  readonly duplicate: boolean;
+}
+
+export interface AppliedBatch {
+  readonly entries: readonly Entry[];
+  readonly results: readonly AppliedCommand[];
+}
+
+export interface PeerEvents {
+  applied: [AppliedBatch];
+  leader: [SoftState];
+}
+
+interface PendingWrite {
+  readonly key: string;
+  readonly data: Uint8Array;
+  /** When it was last handed to the core (re-proposed if still not applied a while later). */
+  proposedAt: number;
+}
+
+const retryProposalsMs = 1_000;
+
+export class Peer extends EventEmitter<PeerEvents> {
+  readonly id: NodeId;
+  private readonly node: RaftNode;
+  private readonly storage: Storage;
+  private readonly transport: Transport;
+  private machine: ChatMachine;
+  private chatQueries: ChatQueries;
+  private readonly timing: PeerTiming;
+  private readonly writeTimeoutMs: number;
+  private readonly peers: Map<NodeId, string>;
+  private readonly log: Logger;
+  /** Commands waiting to be applied, by "clientId/seq". */
+  private readonly writes = new Waiters<WriteOutcome>();
+  private readonly pending = new Map<string, PendingWrite>();
+  private batch: PendingWrite[] = [];
+  /** Reads waiting for applied ≥ index. */
+  private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
+  private readonly readIndexes = new Waiters<number>();
+  private readSeq = 0;
+  private ticker: NodeJS.Timeout | null = null;
+  private retrier: NodeJS.Timeout | null = null;
+  private scheduled = false;
+  private stopped = false;
+  private soft: SoftState = { role: Role.Follower, leader: null, term: 0 };
+
+  private constructor(opts: PeerOptions, storage: Storage, transport: Transport, node: RaftNode) {
+    super();
+    this.id = opts.id;
+    this.storage = storage;
+    this.transport = transport;
+    this.node = node;
+    this.timing = opts.timing ?? defaultTiming;
+    this.writeTimeoutMs = opts.writeTimeoutMs ?? 5_000;
+    this.peers = new Map(opts.peers);
+    this.log = opts.logger ?? silentLogger;
+    this.machine = new ChatMachine(storage.stateDb);
+    this.chatQueries = new ChatQueries(storage.stateDb);
+  }
+
+  /** Opens the data directory, restores the core and starts serving peers. */
+  static async start(opts: PeerOptions): Promise<Peer> {
+    const storage = Storage.open(opts.dataDir, { stateSchema: chatSchema, snapshotEvery: opts.snapshotEvery });
+    try {
+      if (storage.identity() === null) storage.bootstrap({ nodeId: opts.id, founders: { voters: [...opts.peers.keys()], learners: [] } });
+      const timing = opts.timing ?? defaultTiming;
+      const logger = opts.logger ?? silentLogger;
+      const node = new RaftNode({
+        ...defaultConfig, id: opts.id, random: Math.random,
+        electionTicks: timing.electionTicks, heartbeatTicks: timing.heartbeatTicks,
+      }, storage.load());
+      let peer: Peer | null = null;
+      const transport = new Transport({
+        id: opts.id, listen: opts.listen, snapshots: snapshotStore(storage),
+        serverCredentials: grpc.ServerCredentials.createInsecure(),
+        channelCredentials: grpc.credentials.createInsecure(),
+      }, {
+        onMessage: (m) => peer?.receive(() => node.step(m)),
+        onUnreachable: (to) => peer?.receive(() => node.reportUnreachable(to)),
+        onError: (err, context) => logger.warn({ err: err.message, context }, 'peer traffic refused or failed'),
+      });
+      peer = new Peer(opts, storage, transport, node);
+      await peer.open();
+      return peer;
+    } catch (err) {
+      storage.close();
+      throw err;
+    }
+  }
+
+  private async open(): Promise<void> {
+    await this.transport.start();
+    for (const [id, address] of this.peers) if (id !== this.id) this.transport.setPeer(id, address);
+    this.ticker = setInterval(() => this.receive(() => this.node.tick()), this.timing.tickMs);
+    this.retrier = setInterval(() => this.retryPending(Date.now() - retryProposalsMs), retryProposalsMs);
+    this.scheduleReady();
+  }
+
+  get port(): number {
+    return this.transport.boundPort;
+  }
+
+  get queries(): ChatQueries {
+    return this.chatQueries;
+  }
+
+  get appliedIndex(): number {
+    return this.machine.applied().index;
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  /**
+   * Proposes a prepared command and resolves once it is applied on this replica (exactly once,
+   * thanks to its client id and sequence number). Fails with NoQuorumError after the timeout;
+   * the same command may then be retried and is still applied at most once.
+   */
+  write(command: Command): Promise<WriteOutcome> {
+    if (this.stopped) return Promise.reject(new PeerStoppedError());
+    const key = `${command.c}/${command.s}`;
+    const promise = this.writes.wait(key, this.writeTimeoutMs, () => {
+      this.pending.delete(key);
+      return this.noQuorum();
+    });
+    if (!this.pending.has(key)) {
+      const p: PendingWrite = { key, data: encodeCommand(command), proposedAt: 0 };
+      this.pending.set(key, p);
+      this.batch.push(p);
+      this.scheduleReady();
+    }
+    return promise;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  /** Resolves once this replica has applied `index` (read-your-writes, monotonic reads). */
+  waitApplied(index: number, timeoutMs = this.writeTimeoutMs): Promise<void> {
+    if (this.appliedIndex >= index) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = { index, resolve: () => { clearTimeout(timer); resolve(); } };
+      const timer = setTimeout(() => {
+        const at = this.appliedWaiters.indexOf(waiter);
+        if (at >= 0) this.appliedWaiters.splice(at, 1);
+        reject(new TimeoutError(`this peer has not caught up to index ${index} yet (applied ${this.appliedIndex})`));
+      }, timeoutMs);
+      this.appliedWaiters.push(waiter);
+    });
+  }
+
+  /** Linearizable read barrier (ReadIndex): resolves when local reads reflect every commit so far. */
+  async linearizable(timeoutMs = this.writeTimeoutMs): Promise<void> {
+    const context = `${this.id}:${++this.readSeq}`;
+    const index = this.readIndexes.wait(context, timeoutMs, () => this.noQuorum());
+    this.receive(() => {
+      try {
+        this.node.readIndex(context);
+      } catch (err) {
+        if (!(err instanceof ProposalDropped)) throw err; // no leader yet: the wait times out
+      }
+    });
+    await this.waitApplied(await index, timeoutMs);
+  }
+
+  // ---- administration ------------------------------------------------------------------------
+
+  status(): RaftStatus {
+    return this.node.status();
+  }
+
+  role(): Role {
+    return this.soft.role;
+  }
+
+  leaderId(): NodeId | null {
+    return this.soft.leader;
+  }
+
+  members(): { id: NodeId; address: string | null; voter: boolean; reachable: boolean }[] {
+    const conf = this.node.status().conf;
+    return [...conf.voters.map((id) => [id, true] as const), ...conf.learners.map((id) => [id, false] as const)].map(([id, voter]) => ({
+      id, voter, address: this.peers.get(id) ?? null,
+      reachable: id === this.id || this.transport.isConnected(id),
+    }));
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.receive(() => this.node.transferLeadership(to));
+  }
+
+  /** Stops serving. A leader first hands leadership to the most caught-up voter (bounded wait). */
+  async stop(handoverMs = 2_000): Promise<void> {
+    if (this.stopped) return;
+    if (this.soft.role === Role.Leader) await this.handOver(handoverMs);
+    this.stopped = true;
+    if (this.ticker !== null) clearInterval(this.ticker);
+    if (this.retrier !== null) clearInterval(this.retrier);
+    this.writes.failAll(() => new PeerStoppedError());
+    this.readIndexes.failAll(() => new PeerStoppedError());
+    await this.transport.close();
+    this.storage.close();
+  }
+
+  private async handOver(timeoutMs: number): Promise<void> {
+    const best = this.node.status().progress
+      .filter((p) => p.voter && p.id !== this.id)
+      .sort((a, b) => b.match - a.match)[0];
+    if (best === undefined) return;
+    this.transferLeadership(best.id);
+    const deadline = Date.now() + timeoutMs;
+    while (this.soft.role === Role.Leader && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, this.timing.tickMs));
+    }
+  }
+
+  // ---- the Ready loop ------------------------------------------------------------------------
+
+  /** Runs `fn` against the core, then processes whatever it produced (coalesced per turn). */
+  private receive(fn: () => void): void {
+    if (this.stopped) return;
+    fn();
+    this.scheduleReady();
+  }
+
+  private scheduleReady(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => this.processReady());
+  }
+
+  private processReady(): void {
+    this.scheduled = false;
+    if (this.stopped) return;
+    this.proposeBatch();
+    while (this.node.hasReady()) this.handle(this.node.ready());
+    this.releaseAppliedWaiters();
+  }
+
+  /** All proposals of this turn go to the core as one batch: one append, one fsync. */
+  private proposeBatch(): void {
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    try {
+      this.node.proposeBatch(batch.map((p) => p.data));
+      const now = Date.now();
+      for (const p of batch) p.proposedAt = now;
+    } catch (err) {
+      if (!(err instanceof ProposalDropped)) throw err;
+      // No leader (or a transfer in progress): they stay pending and are retried.
+    }
+  }
+
+  private handle(rd: Ready): void {
+    if (rd.snapshot !== null) this.installSnapshot(rd);
+    this.storage.save(rd.hardState, rd.entries);
+    this.transport.send(rd.messages);
+    if (rd.committed.length > 0) this.apply(rd.committed);
+    for (const rs of rd.readStates) this.readIndexes.resolve(rs.context, rs.index);
+    this.node.advance(rd);
+    if (rd.softState !== null) this.leaderChanged(rd.softState);
+    const meta = this.storage.maybeSnapshot();
+    if (meta !== null) this.node.compact(meta.index, new Uint8Array(0));
+  }
+
+  private installSnapshot(rd: Ready): void {
+    this.storage.installSnapshot(rd.snapshot as NonNullable<Ready['snapshot']>);
+    this.machine = new ChatMachine(this.storage.stateDb);
+    this.chatQueries = new ChatQueries(this.storage.stateDb);
+  }
+
+  private apply(entries: readonly Entry[]): void {
+    const results = this.machine.applyBatch(entries);
+    for (const r of results) {
+      if (r.clientId === null) continue;
+      const key = `${r.clientId}/${r.seq}`;
+      if (this.pending.delete(key)) this.writes.resolve(key, { index: r.index, result: r.result, duplicate: r.duplicate });
+    }
+    this.emit('applied', { entries, results });
+  }
+
+  private leaderChanged(soft: SoftState): void {
+    const leaderMoved = soft.leader !== this.soft.leader || soft.term !== this.soft.term;
+    if (leaderMoved) this.log.info({ role: soft.role, leader: soft.leader, term: soft.term }, 'leadership changed');
+    this.soft = soft;
+    this.emit('leader', soft);
+    if (leaderMoved && soft.leader !== null) this.retryPending(Infinity);
+  }
+
+  /**
+   * Re-proposes writes not yet applied that were last proposed before `olderThan` (a lost
+   * forward, or a leader that changed before committing). Their request ids make duplicates
+   * in the log harmless: the state machine applies each command once.
+   */
+  private retryPending(olderThan: number): void {
+    if (this.stopped || this.soft.leader === null) return;
+    const queued = new Set(this.batch);
+    for (const p of this.pending.values()) if (!queued.has(p) && p.proposedAt < olderThan) this.batch.push(p);
+    this.scheduleReady();
+  }
+
+  private releaseAppliedWaiters(): void {
+    if (this.appliedWaiters.length === 0) return;
+    const applied = this.appliedIndex;
+    for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
+      const w = this.appliedWaiters[i] as { index: number; resolve: () => void };
+      if (w.index <= applied) {
+        this.appliedWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+
+  private noQuorum(): Error {
+    const members = this.members();
+    const voters = members.filter((m) => m.voter);
+    const reachable = voters.filter((m) => m.reachable).length;
+    if (this.soft.leader !== null && reachable * 2 > voters.length) {
+      return new TimeoutError('the group did not commit the request in time; retry with the same request id');
+    }
+    return new NoQuorumError(reachable, voters.length);
+  }
+}
+
+function snapshotStore(storage: Storage): SnapshotStore {
+  return {
+    read: (meta: SnapshotMeta) => storage.readSnapshot(meta),
+    receive: (meta: SnapshotMeta) => storage.receiveSnapshot(meta),
+  };
+}
