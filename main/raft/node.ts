@@ -6,7 +6,7 @@ import { Raft } from './raft.js';
 import {
   EntryType,
   type ConfChange, type Entry, type HardState, type InitialState, type Message, type MemberStatus,
-  type NodeId, type RaftConfig, type RaftStatus, type Ready, type SoftState,
+  type NodeId, type RaftConfig, type RaftStatus, type Ready, type Snapshot, type SoftState,
 } from './types.js';
 import { ProgressState } from './progress.js';
 
@@ -79,10 +79,11 @@ export class RaftNode {
 
   /**
    * The application captured its state at `index` (≤ applied) in `data`: compact the log.
-   * Later InstallSnapshot messages carry this snapshot.
+   * Later InstallSnapshot messages carry this snapshot; it is returned (null if `index` is
+   * already compacted).
    */
-  compact(index: number, data: Uint8Array): void {
-    this.raft.compact(index, data);
+  compact(index: number, data: Uint8Array): Snapshot | null {
+    return this.raft.compact(index, data);
   }
 
   hasReady(): boolean {

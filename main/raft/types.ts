@@ -149,6 +149,9 @@ export interface ReadState {
  * 2. send `messages`;
  * 3. apply `committed` in order, recording the applied index atomically with each apply;
  * 4. answer `readStates` once applied ≥ their index.
+ * `step()`, `tick()` and proposals may still be called between `ready()` and `advance()` (a
+ * slow disk must not stop the node from hearing its peers); the next Ready starts where this
+ * one ended. Only one Ready may be outstanding at a time.
  */
 export interface Ready {
   readonly softState: SoftState | null;
@@ -225,7 +228,12 @@ export type ProposeError = 'not-leader' | 'no-leader' | 'transferring' | 'conf-c
 
 export class ProposalDropped extends Error {
   constructor(readonly reason: ProposeError) {
+    // Dropped proposals are routine (no leader yet) and callers never need where they came
+    // from: skipping the stack trace makes them cheap.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`proposal dropped: ${reason}`);
+    Error.stackTraceLimit = limit;
     this.name = 'ProposalDropped';
   }
 }
