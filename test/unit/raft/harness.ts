@@ -2,7 +2,7 @@
 // link is cut, and every Ready is processed (persist, send, apply) at once.
 import { RaftNode } from '../../../main/raft/node.js';
 import {
-  EntryType, defaultConfig,
+  EntryType, MessageType, defaultConfig,
   type ConfState, type Entry, type HardState, type InitialState, type Message, type NodeId, type PlantedBugs,
   type RaftConfig, type ReadState, type Ready, type Snapshot,
 } from '../../../main/raft/types.js';
@@ -208,6 +208,19 @@ export class Network {
     this.delivered.push(m ?? sent);
     this.onSend?.(m ?? sent, m === null);
     if (m !== null) this.nodes.get(m.to)?.node.step(m);
+  }
+
+  /**
+   * With `hold` on: `id` campaigns and wins (votes are delivered) while everything else it sends,
+   * such as its no-op, stays held.
+   */
+  winElectionHoldingAppends(id: NodeId): void {
+    this.get(id).campaign();
+    this.settle();
+    this.deliverHeld((m) => m.type === MessageType.Vote);
+    this.settle();
+    this.deliverHeld((m) => m.type === MessageType.VoteResp);
+    this.settle();
   }
 
   /** Delivers (and removes) the held messages that match `pred`; returns how many. */

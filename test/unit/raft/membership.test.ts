@@ -175,12 +175,7 @@ test('a new leader refuses conf changes until an entry of its own term is applie
   // Everything is committed and applied everywhere; now 2 wins an election, but its no-op (3@2)
   // has not reached anyone yet.
   net.hold = true;
-  net.get('2').campaign();
-  net.settle();
-  net.deliverHeld((m) => m.type === MessageType.Vote);
-  net.settle();
-  net.deliverHeld((m) => m.type === MessageType.VoteResp);
-  net.settle();
+  net.winElectionHoldingAppends('2');
   const n = net.get('2');
   assert.equal(n.status().role, Role.Leader);
   assert.deepEqual([n.status().applied, n.status().lastIndex, n.termAt(3)], [2, 3, 2]);

@@ -93,12 +93,7 @@ test('read index: a leader cut off from the majority never answers (its data may
 
 test('read index: a new leader delays reads until an entry of its term is committed', () => {
   const net = held();
-  net.get('2').campaign();
-  net.settle();
-  net.deliverHeld((m) => m.type === MessageType.Vote);
-  net.settle();
-  net.deliverHeld((m) => m.type === MessageType.VoteResp);
-  net.settle();
+  net.winElectionHoldingAppends('2');
   assert.equal(net.get('2').status().role, Role.Leader);
   net.get('2').readIndex('early');
   net.settle();
