@@ -8,6 +8,8 @@ const id = z.number().int().positive();
 /** Shape bounds only; the exact rules (rules.ts) give specific error codes. */
 const text = z.string().max(4 * 16_000);
 const name = z.string().max(256);
+/** SHA-256 of a session token, lower-case hex (tokens.ts); the token itself never enters the log. */
+const tokenHash = z.string().regex(/^[0-9a-f]{64}$/, 'a token hash is 64 lower-case hex digits');
 const header = {
   /** Client session id; with `s`, makes the command exactly-once (Raft thesis §6.3). */
   c: z.string().min(1).max(64),
@@ -19,6 +21,8 @@ const header = {
 export const commandSchema = z.discriminatedUnion('t', [
   z.strictObject({ ...header, t: z.literal('createAccount'), username: name, hash: z.string().max(512) }),
   z.strictObject({ ...header, t: z.literal('deleteAccount'), actor: id, account: id }),
+  z.strictObject({ ...header, t: z.literal('login'), account: id, tokenHash }),
+  z.strictObject({ ...header, t: z.literal('logout'), actor: id, tokenHash }),
   z.strictObject({ ...header, t: z.literal('sendDirect'), actor: id, to: id, text }),
   z.strictObject({ ...header, t: z.literal('markRead'), actor: id, peer: id.optional(), upTo: id }),
   z.strictObject({ ...header, t: z.literal('deleteMessages'), actor: id, ids: z.array(id).min(1).max(maxDeleteBatch) }),
@@ -37,9 +41,14 @@ export interface CommandValues {
   createAccount: { accountId: number };
   /** How many messages addressed to the account went with it. */
   deleteAccount: { deletedMessages: number };
+  login: Record<string, never>;
+  /** 1, or 0 when the session had already ended. */
+  logout: { ended: number };
   sendDirect: { messageId: number };
-  markRead: { marked: number };
-  deleteMessages: { deleted: number };
+  /** `senders`: whose messages were marked (ascending), so that they can be told (read receipts). */
+  markRead: { marked: number; senders: number[] };
+  /** Where the deleted messages were, so that everyone who could see them can be told. */
+  deleteMessages: { deleted: number; direct: { to: number; ids: number[] }[]; posts: { channel: number; ids: number[] }[] };
   createChannel: { channelId: number };
   joinChannel: Record<string, never>;
   leaveChannel: Record<string, never>;

@@ -5,7 +5,7 @@ import type { Db } from '../storage/sqlite.js';
 import type { CommandOf, CommandType, CommandValues } from './commands.js';
 import { ChatError } from './errors.js';
 import { isPasswordHash } from './password.js';
-import { checkChannelName, checkMessageText, checkUsername, nameKey } from './rules.js';
+import { checkChannelName, checkMessageText, checkRecipient, checkUsername, nameKey } from './rules.js';
 
 /** #general is created by the first migration, so it has the first channel id everywhere. */
 export const generalChannelId = 1;
@@ -35,16 +35,30 @@ export class Handlers implements HandlerMap {
     this.requireActor(cmd.actor);
     if (cmd.account !== cmd.actor) throw new ChatError('forbidden', 'only the owner can delete an account');
     const deletedMessages = this.s.deleteReceived.run(cmd.account).changes;
+    this.s.endAllSessions.run(cmd.account);
     this.s.leaveAll.run(cmd.account);
     this.s.forgetCreator.run(cmd.account);
     this.s.deleteAccount.run(cmd.account);
     return { deletedMessages };
   }
 
+  login(cmd: Cmd<'login'>): Value<'login'> {
+    // The password was checked by the accepting peer; the account may have gone since.
+    this.requireActor(cmd.account);
+    if (this.s.sessionExists.get(cmd.tokenHash) !== undefined) throw new ChatError('invalid-argument', 'this session token is already in use');
+    this.s.insertSession.run(cmd.tokenHash, cmd.account, cmd.at);
+    return {};
+  }
+
+  logout(cmd: Cmd<'logout'>): Value<'logout'> {
+    this.requireActor(cmd.actor);
+    return { ended: this.s.endSession.run(cmd.tokenHash, cmd.actor).changes };
+  }
+
   sendDirect(cmd: Cmd<'sendDirect'>): Value<'sendDirect'> {
     this.requireActor(cmd.actor);
     checkMessageText(cmd.text);
-    if (cmd.to === cmd.actor) throw new ChatError('invalid-argument', 'you cannot send a direct message to yourself');
+    checkRecipient(cmd.actor, cmd.to);
     if (this.s.accountExists.get(cmd.to) === undefined) throw new ChatError('unknown-recipient', `account ${cmd.to} does not exist`);
     const [lo, hi] = ordered(cmd.actor, cmd.to);
     return { messageId: Number(this.s.insertDirect.run(cmd.actor, cmd.to, lo, hi, cmd.text, cmd.at).lastInsertRowid) };
@@ -53,23 +67,28 @@ export class Handlers implements HandlerMap {
   markRead(cmd: Cmd<'markRead'>): Value<'markRead'> {
     this.requireActor(cmd.actor);
     if (cmd.upTo > (this.s.lastMessageId.get() ?? 0)) throw new ChatError('unknown-message', `message ${cmd.upTo} does not exist yet`);
-    if (cmd.peer === undefined) return { marked: this.s.markAllRead.run(cmd.actor, cmd.upTo).changes };
+    if (cmd.peer === undefined) {
+      const senders = this.s.unreadSenders.all(cmd.actor, cmd.upTo);
+      return { marked: this.s.markAllRead.run(cmd.actor, cmd.upTo).changes, senders };
+    }
     // A deleted peer still has a conversation (its messages stay with their recipients).
     if (this.s.accountExists.get(cmd.peer) === undefined && this.s.conversationExists.get(...ordered(cmd.actor, cmd.peer)) === undefined) {
       throw new ChatError('unknown-account', `account ${cmd.peer} does not exist`);
     }
-    return { marked: this.s.markReadFrom.run(cmd.actor, cmd.peer, cmd.upTo).changes };
+    const marked = this.s.markReadFrom.run(cmd.actor, cmd.peer, cmd.upTo).changes;
+    return { marked, senders: marked > 0 ? [cmd.peer] : [] };
   }
 
   deleteMessages(cmd: Cmd<'deleteMessages'>): Value<'deleteMessages'> {
     this.requireActor(cmd.actor);
     if (new Set(cmd.ids).size !== cmd.ids.length) throw new ChatError('invalid-argument', 'a message id is listed twice');
     const ids = JSON.stringify(cmd.ids);
-    for (const { id, sender } of this.s.sendersOf.all(ids)) {
+    const found = this.s.messagesOf.all(ids);
+    for (const { id, sender } of found) {
       if (sender === null) throw new ChatError('unknown-message', `message ${id} does not exist`);
       if (sender !== cmd.actor) throw new ChatError('forbidden', `message ${id} is not yours: only its sender can delete it`);
     }
-    return { deleted: this.s.deleteMessages.run(ids).changes };
+    return { deleted: this.s.deleteMessages.run(ids).changes, ...whereMessagesWere(found) };
   }
 
   createChannel(cmd: Cmd<'createChannel'>): Value<'createChannel'> {
@@ -119,6 +138,24 @@ export class Handlers implements HandlerMap {
   }
 }
 
+type Placed = { id: number; recipient: number | null; channel: number | null };
+
+/** Groups message ids by recipient (direct) and by channel (posts), in the order given. */
+function whereMessagesWere(messages: readonly Placed[]): Pick<Value<'deleteMessages'>, 'direct' | 'posts'> {
+  const direct = new Map<number, number[]>();
+  const posts = new Map<number, number[]>();
+  for (const m of messages) {
+    const [groups, key] = m.recipient !== null ? [direct, m.recipient] : [posts, m.channel as number];
+    const ids = groups.get(key);
+    if (ids === undefined) groups.set(key, [m.id]);
+    else ids.push(m.id);
+  }
+  return {
+    direct: [...direct].map(([to, ids]) => ({ to, ids })),
+    posts: [...posts].map(([channel, ids]) => ({ channel, ids })),
+  };
+}
+
 /** The two ids of a direct conversation, smaller first. */
 function ordered(a: number, b: number): [number, number] {
   return a < b ? [a, b] : [b, a];
@@ -137,6 +174,10 @@ function prepareStatements(db: Db) {
     insertAccount: db.prepare<[string, string, string, number]>(
       'INSERT INTO accounts (username, username_key, password_hash, created_at) VALUES (?, ?, ?, ?)'),
     deleteAccount: db.prepare<[number]>('DELETE FROM accounts WHERE id = ?'),
+    sessionExists: exists('SELECT 1 FROM sessions WHERE token_hash = ?'),
+    insertSession: db.prepare<[string, number, number]>('INSERT INTO sessions (token_hash, account_id, created_at) VALUES (?, ?, ?)'),
+    endSession: db.prepare<[string, number]>('DELETE FROM sessions WHERE token_hash = ? AND account_id = ?'),
+    endAllSessions: db.prepare<[number]>('DELETE FROM sessions WHERE account_id = ?'),
     deleteReceived: db.prepare<[number]>('DELETE FROM messages WHERE recipient_id = ?'),
     leaveAll: db.prepare<[number]>('DELETE FROM channel_members WHERE account_id = ?'),
     forgetCreator: db.prepare<[number]>('UPDATE channels SET created_by = NULL WHERE created_by = ?'),
@@ -147,8 +188,11 @@ function prepareStatements(db: Db) {
     markAllRead: db.prepare<[number, number]>('UPDATE messages SET unread = 0 WHERE recipient_id = ? AND unread = 1 AND id <= ?'),
     markReadFrom: db.prepare<[number, number, number]>(
       'UPDATE messages SET unread = 0 WHERE recipient_id = ? AND sender_id = ? AND unread = 1 AND id <= ?'),
-    sendersOf: db.prepare<[string], { id: number; sender: number | null }>(
-      'SELECT j.value AS id, m.sender_id AS sender FROM json_each(?) j LEFT JOIN messages m ON m.id = j.value ORDER BY j.key'),
+    messagesOf: db.prepare<[string], Placed & { sender: number | null }>(
+      `SELECT j.value AS id, m.sender_id AS sender, m.recipient_id AS recipient, m.channel_id AS channel
+       FROM json_each(?) j LEFT JOIN messages m ON m.id = j.value ORDER BY j.key`),
+    unreadSenders: db.prepare<[number, number], number>(
+      'SELECT DISTINCT sender_id FROM messages WHERE recipient_id = ? AND unread = 1 AND id <= ? ORDER BY sender_id').pluck(),
     deleteMessages: db.prepare<[string]>('DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
     insertChannel: db.prepare<[string, string, number, number]>(
       'INSERT INTO channels (name, name_key, created_by, created_at) VALUES (?, ?, ?, ?)'),

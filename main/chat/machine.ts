@@ -15,6 +15,8 @@ export interface AppliedCommand {
   /** Null only for an entry too malformed to name its client. */
   readonly clientId: string | null;
   readonly seq: number | null;
+  /** The decoded command (null for a malformed entry): lets the peer tell who is concerned. */
+  readonly command: Command | null;
   readonly result: ChatResult;
   /** (clientId, seq) was applied before: `result` is the first application's. */
   readonly duplicate: boolean;
@@ -80,9 +82,9 @@ export class ChatMachine {
       cmd = decodeCommand(entry.data);
     } catch (err) {
       if (!(err instanceof ChatError)) throw err;
-      return { index: entry.index, ...peekHeader(entry.data), result: errorResult(err), duplicate: false };
+      return { index: entry.index, ...peekHeader(entry.data), command: null, result: errorResult(err), duplicate: false };
     }
-    const base = { index: entry.index, clientId: cmd.c, seq: cmd.s };
+    const base = { index: entry.index, clientId: cmd.c, seq: cmd.s, command: cmd };
     const session = this.sessions.lookup(cmd.c, cmd.s);
     if (session.kind === 'duplicate') return { ...base, result: session.result, duplicate: true };
     if (session.kind === 'expired') {

@@ -1,16 +1,24 @@
 // Preparing a command, on the peer that accepts it and BEFORE it is proposed: everything that
-// is not deterministic (the clock, the password salt and scrypt) happens here, once, and travels
-// inside the entry. Apply (machine.ts) never reads a clock or a random source.
+// is not deterministic (the clock, the password salt and scrypt, session tokens) happens here,
+// once, and travels inside the entry. Apply (machine.ts) never reads a clock or a random source.
 import { parseCommand, type Command } from './commands.js';
+import { ChatError } from './errors.js';
 import { hashPassword, type ScryptParams } from './password.js';
-import { checkChannelName, checkMessageText, checkPassword, checkUsername } from './rules.js';
+import { checkChannelName, checkMessageText, checkPassword, checkRecipient, checkUsername } from './rules.js';
+import { hashToken, isSessionToken } from './tokens.js';
+
+export { newSessionToken } from './tokens.js';
 
 type WithoutHeader<T> = T extends unknown ? Omit<T, 'c' | 's' | 'at'> : never;
 
-/** A command as a client asks for it: createAccount carries the password, not its hash. */
+/**
+ * A command as a client asks for it: createAccount carries the password and login the new
+ * token (from newSessionToken(), kept by the caller to hand to the user), not their hashes.
+ */
 export type ChatRequest =
-  | WithoutHeader<Exclude<Command, { t: 'createAccount' }>>
-  | { readonly t: 'createAccount'; readonly username: string; readonly password: string };
+  | WithoutHeader<Exclude<Command, { t: 'createAccount' | 'login' }>>
+  | { readonly t: 'createAccount'; readonly username: string; readonly password: string }
+  | { readonly t: 'login'; readonly account: number; readonly token: string };
 
 /** The client session a request belongs to (see sessions.ts). */
 export interface ClientRef {
@@ -32,6 +40,10 @@ export async function prepareCommand(request: ChatRequest, client: ClientRef, op
     const hash = await hashPassword(request.password, options.scrypt);
     return parseCommand({ ...header, t: 'createAccount', username: request.username, hash });
   }
+  if (request.t === 'login') {
+    if (!isSessionToken(request.token)) throw new ChatError('invalid-argument', 'a session token is 43 base64url characters');
+    return parseCommand({ ...header, t: 'login', account: request.account, tokenHash: hashToken(request.token) });
+  }
   const command = parseCommand({ ...header, ...normalize(request) });
   checkRules(command);
   return command;
@@ -40,6 +52,7 @@ export async function prepareCommand(request: ChatRequest, client: ClientRef, op
 /** The rules apply() checks again; here they fail fast, before anything is proposed. */
 function checkRules(command: Command): void {
   if (command.t === 'sendDirect' || command.t === 'postChannel') checkMessageText(command.text);
+  if (command.t === 'sendDirect') checkRecipient(command.actor, command.to);
   if (command.t === 'createChannel') checkChannelName(command.name);
 }
 

@@ -2,8 +2,8 @@
 // Nothing here changes replicated state (marking messages read is the markRead command).
 import type { Db } from '../storage/sqlite.js';
 import { ChatError } from './errors.js';
-import { hashPassword, verifyPassword } from './password.js';
-import { checkPageSize, defaultPageSize, nameKey } from './rules.js';
+import { verifyPassword } from './password.js';
+import { checkPageSize, defaultPageSize, maxPasswordLength, nameKey } from './rules.js';
 import { wildcardToGlob } from './wildcard.js';
 
 export interface AccountView {
@@ -52,8 +52,6 @@ export interface PageRequest {
 const messageColumns = `m.id, m.sender_id AS senderId, a.username AS senderName, m.recipient_id AS recipientId,
   m.channel_id AS channelId, m.body AS text, m.sent_at AS sentAt, m.unread`;
 const messageFrom = 'messages m LEFT JOIN accounts a ON a.id = m.sender_id';
-/** Verified when the username is unknown, so that a miss takes as long as a wrong password. */
-let dummyHash: Promise<string> | null = null;
 
 type MessageRow = Omit<MessageView, 'unread'> & { unread: number };
 
@@ -72,15 +70,32 @@ export class ChatQueries {
     return this.s.accountByKey.get(nameKey(username)) ?? null;
   }
 
-  /** Checks a username and password; returns the account and its unread count. */
-  async login(username: string, password: string): Promise<{ account: AccountView; unread: number }> {
+  /**
+   * Checks a username and password against this replica (scrypt, off the main thread). An
+   * unknown name and a wrong password are told apart: account names are listable anyway.
+   */
+  async verifyLogin(username: string, password: string): Promise<AccountView> {
     const row = this.s.credentials.get(nameKey(username));
-    dummyHash ??= hashPassword('not a password');
-    const ok = await verifyPassword(password, row?.hash ?? await dummyHash);
+    if (row === undefined) throw new ChatError('unknown-account', `no such user: ${username}`);
+    // Bounds the scrypt work one attempt can cause (no stored password is longer: a code point
+    // is at most two UTF-16 units).
+    if (password.length > 2 * maxPasswordLength) throw new ChatError('bad-login', 'wrong password');
+    const ok = await verifyPassword(password, row.hash);
     // The account may have been deleted while scrypt ran: look it up again.
-    const account = ok && row !== undefined ? this.account(row.id) : null;
-    if (account === null) throw new ChatError('bad-login', 'wrong username or password');
-    return { account, unread: this.unread(account.id).total };
+    const account = this.account(row.id);
+    if (account === null) throw new ChatError('unknown-account', `no such user: ${username}`);
+    if (!ok) throw new ChatError('bad-login', 'wrong password');
+    return account;
+  }
+
+  /** The account a session belongs to (by the token's hash, see tokens.ts), or null. */
+  sessionAccount(tokenHash: string): AccountView | null {
+    return this.s.sessionAccount.get(tokenHash) ?? null;
+  }
+
+  /** The newest message id ever assigned (0 before the first message). */
+  lastMessageId(): number {
+    return this.s.lastMessageId.get() ?? 0;
   }
 
   /** Accounts whose name matches a wildcard pattern (case-insensitive), in name order. */
@@ -123,6 +138,14 @@ export class ChatQueries {
     return paged(rows, limit, (c) => nameKey(c.name));
   }
 
+  channel(id: number): ChannelView | null {
+    return this.s.channelById.get(id) ?? null;
+  }
+
+  isMember(channel: number, account: number): boolean {
+    return this.s.isMember.get(channel, account) !== undefined;
+  }
+
   channelByName(name: string): ChannelView | null {
     return this.s.channelByKey.get(nameKey(name.replace(/^#/, ''))) ?? null;
   }
@@ -150,6 +173,10 @@ function prepareQueries(db: Db) {
     accountById: db.prepare<[number], AccountView>('SELECT id, username, created_at AS createdAt FROM accounts WHERE id = ?'),
     accountByKey: db.prepare<[string], AccountView>('SELECT id, username, created_at AS createdAt FROM accounts WHERE username_key = ?'),
     credentials: db.prepare<[string], { id: number; hash: string }>('SELECT id, password_hash AS hash FROM accounts WHERE username_key = ?'),
+    sessionAccount: db.prepare<[string], AccountView>(
+      'SELECT a.id, a.username, a.created_at AS createdAt FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?'),
+    lastMessageId: db.prepare<[], number>("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").pluck(),
+    isMember: db.prepare<[number, number], number>('SELECT 1 FROM channel_members WHERE channel_id = ? AND account_id = ?').pluck(),
     accountsMatching: db.prepare<[string, string, number], AccountView>(
       `SELECT id, username, created_at AS createdAt FROM accounts
        WHERE username_key GLOB ? AND username_key > ? ORDER BY username_key LIMIT ?`),

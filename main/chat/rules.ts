@@ -33,6 +33,10 @@ export function checkMessageText(text: string): void {
   }
 }
 
+export function checkRecipient(actor: number, to: number): void {
+  if (to === actor) throw new ChatError('invalid-argument', 'you cannot send a direct message to yourself');
+}
+
 /** Channel names follow the username rules; a leading "#" is not part of the name. */
 export function checkChannelName(name: string): void {
   if (!namePattern.test(name)) {

@@ -16,7 +16,7 @@ import {
 } from '../raft/types.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { Storage } from '../storage/storage.js';
-import { Transport, type SnapshotStore } from '../transport/transport.js';
+import { Transport, type ServiceRegistration, type SnapshotStore } from '../transport/transport.js';
 import { NoQuorumError, PeerStoppedError, TimeoutError } from './errors.js';
 import { Waiters } from './waiters.js';
 
@@ -43,6 +43,11 @@ export interface PeerOptions {
   /** A write that cannot commit in this time fails with NoQuorumError. */
   readonly writeTimeoutMs?: number;
   readonly logger?: Logger;
+  /**
+   * Other gRPC services to serve on `listen` (the ChatService); made once the Peer exists and
+   * added before the port is bound, so that no call finds them missing.
+   */
+  readonly services?: (peer: Peer) => readonly ServiceRegistration[];
 }
 
 export interface WriteOutcome {
@@ -131,6 +136,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         onError: (err, context) => logger.warn({ err: err.message, context }, 'peer traffic refused or failed'),
       });
       peer = new Peer(opts, storage, transport, node);
+      for (const service of opts.services?.(peer) ?? []) transport.addService(service);
       await peer.open();
       return peer;
     } catch (err) {

@@ -34,3 +34,10 @@ export function loadRaftService(): LoadedService {
   const client = ns.RaftPeer as grpc.ServiceClientConstructor;
   return { service: client.service, client };
 }
+
+/** The client API (ChatService), served on the same address as the peer RPCs. */
+export function loadChatService(): LoadedService {
+  const ns = (loadProto('chat.proto').quorumchat as grpc.GrpcObject).chat as grpc.GrpcObject;
+  const client = ns.ChatService as grpc.ServiceClientConstructor;
+  return { service: client.service, client };
+}

@@ -28,6 +28,12 @@ export interface TransportHandlers {
   onError?(err: Error, context: string): void;
 }
 
+/** Another gRPC service served on the peer's address (the ChatService), added before start(). */
+export interface ServiceRegistration {
+  readonly definition: grpc.ServiceDefinition;
+  readonly implementation: grpc.UntypedServiceImplementation;
+}
+
 export interface TransportOptions {
   id: NodeId;
   listen: string;
@@ -58,6 +64,8 @@ export class Transport {
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
   private readonly links = new Map<NodeId, PeerLink>();
+  /** Inbound raft streams, each with a way to end it (they never end on their own). */
+  private readonly inbound = new Set<() => void>();
   private readonly service = loadRaftService();
   private closed = false;
   boundPort = 0;
@@ -67,6 +75,12 @@ export class Transport {
       Stream: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => this.serveStream(call, cb),
       InstallSnapshot: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => this.serveSnapshot(call, cb),
     });
+  }
+
+  /** Serves another service on the same address (one port for peers and clients). */
+  addService(service: ServiceRegistration): void {
+    if (this.boundPort !== 0) throw new Error('transport: add services before start()');
+    this.server.addService(service.definition, service.implementation);
   }
 
   /** Binds the server; resolves with the bound port. */
@@ -117,26 +131,45 @@ export class Transport {
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops sending and serving. Other peers' streams to us are ended first: a graceful shutdown
+   * waits for every open call, and theirs would otherwise stay open until keepalive gives up.
+   * Client calls still running get `graceMs` to finish.
+   */
+  async close(graceMs = 2_000): Promise<void> {
     this.closed = true;
     for (const link of this.links.values()) link.close();
     this.links.clear();
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    for (const end of [...this.inbound]) end();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     this.server.forceShutdown();
   }
 
   private serveStream(call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>): void {
     let peer: NodeId | null = null;
+    const end = () => {
+      if (this.inbound.delete(end)) cb(null, {}); // once: by the peer's end, or by our close()
+    };
+    this.inbound.add(end);
     call.on('data', (batch: { from?: string; messages?: unknown[] }) => {
       try {
         peer ??= this.admit(call, batch.from);
         for (const w of batch.messages ?? []) this.handlers.onMessage(this.validate(w, peer));
       } catch (err) {
+        this.inbound.delete(end);
         this.refuse(call, err, cb);
       }
     });
-    call.on('end', () => cb(null, {}));
-    call.on('error', () => undefined); // the peer went away; it reconnects by itself
+    call.on('end', end);
+    // The peer went away; it reconnects by itself.
+    call.on('error', () => this.inbound.delete(end));
+    call.on('cancelled', () => this.inbound.delete(end));
   }
 
   private serveSnapshot(call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>): void {

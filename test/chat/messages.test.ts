@@ -59,7 +59,10 @@ describe('send direct message', () => {
     const { r, alice, bob } = await pair(t);
     assert.equal(failure(await r.run({ t: 'sendDirect', actor: alice, to: 99, text: 'hi' })), 'unknown-recipient');
     assert.equal(failure(await r.run({ t: 'sendDirect', actor: 99, to: bob, text: 'hi' })), 'unknown-account');
-    assert.equal(failure(await r.run({ t: 'sendDirect', actor: alice, to: alice, text: 'hi' })), 'invalid-argument');
+    await assert.rejects(r.prepare({ t: 'sendDirect', actor: alice, to: alice, text: 'hi' }), { code: 'invalid-argument' });
+    const toBob = await r.prepare({ t: 'sendDirect', actor: alice, to: bob, text: 'hi' });
+    const [toSelf] = r.applyCommands([ChatReplica.tamper(toBob, { to: alice })]);
+    assert.equal(toSelf && failure(toSelf.result), 'invalid-argument', 'apply checks it again');
     assert.equal(r.db.prepare('SELECT count(*) FROM messages').pluck().get(), 0);
   });
 });
@@ -112,7 +115,7 @@ describe('unread messages', () => {
     await send(r, bob, alice, 'b2');
     const next = r.queries.nextUnread(alice, 2);
     assert.deepEqual(next.messages.map((m) => m.text), ['b1', 'c1']);
-    assert.deepEqual(await r.ok({ t: 'markRead', actor: alice, upTo: next.upTo as number }), { marked: 2 });
+    assert.deepEqual(await r.ok({ t: 'markRead', actor: alice, upTo: next.upTo as number }), { marked: 2, senders: [bob, carol] });
     assert.deepEqual(r.queries.nextUnread(alice, 10).messages.map((m) => m.text), ['b2']);
     assert.equal(r.queries.unread(alice).total, 1);
   });
@@ -132,9 +135,9 @@ describe('unread messages', () => {
     const { r, alice, bob } = await pair(t);
     const [b1, , b3] = await send(r, bob, alice, 'b1', 'b2', 'b3');
     await send(r, alice, bob, 'a1');
-    assert.deepEqual(await r.ok({ t: 'markRead', actor: alice, peer: bob, upTo: (b3 as number) - 1 }), { marked: 2 });
+    assert.deepEqual(await r.ok({ t: 'markRead', actor: alice, peer: bob, upTo: (b3 as number) - 1 }), { marked: 2, senders: [bob] });
     assert.deepEqual(r.queries.conversation(alice, bob).items.map((m) => [m.text, m.unread]), [['b1', false], ['b2', false], ['b3', true], ['a1', true]]);
-    assert.deepEqual(await r.ok({ t: 'markRead', actor: alice, peer: bob, upTo: b1 as number }), { marked: 0 });
+    assert.deepEqual(await r.ok({ t: 'markRead', actor: alice, peer: bob, upTo: b1 as number }), { marked: 0, senders: [] });
   });
 
   test('no unread messages: an empty page and no upTo', async (t) => {
@@ -155,9 +158,21 @@ describe('delete messages', () => {
   test('the sender deletes one or many of their messages', async (t) => {
     const { r, alice, bob } = await pair(t);
     const [m1, m2, m3] = await send(r, alice, bob, 'one', 'two', 'three');
-    assert.deepEqual(await r.ok({ t: 'deleteMessages', actor: alice, ids: [m1 as number] }), { deleted: 1 });
-    assert.deepEqual(await r.ok({ t: 'deleteMessages', actor: alice, ids: [m3 as number, m2 as number] }), { deleted: 2 });
+    assert.deepEqual(await r.ok({ t: 'deleteMessages', actor: alice, ids: [m1 as number] }), { deleted: 1, direct: [{ to: bob, ids: [m1] }], posts: [] });
+    assert.deepEqual(await r.ok({ t: 'deleteMessages', actor: alice, ids: [m3 as number, m2 as number] }), { deleted: 2, direct: [{ to: bob, ids: [m3, m2] }], posts: [] });
     assert.deepEqual(r.queries.conversation(alice, bob).items, []);
+  });
+
+  test('the result tells where the deleted messages were: per recipient and per channel', async (t) => {
+    const { r, alice, bob } = await pair(t);
+    const carol = await r.account('carol');
+    const [toBob] = await send(r, alice, bob, 'b');
+    const [toCarol] = await send(r, alice, carol, 'c');
+    const { messageId: post } = await r.ok({ t: 'postChannel', actor: alice, channel: 1, text: 'all' });
+    const ids = [toCarol as number, post, toBob as number];
+    assert.deepEqual(await r.ok({ t: 'deleteMessages', actor: alice, ids }), {
+      deleted: 3, direct: [{ to: carol, ids: [toCarol] }, { to: bob, ids: [toBob] }], posts: [{ channel: 1, ids: [post] }],
+    });
   });
 
   test('alice cannot delete bob\'s message, even in a batch with her own', async (t) => {

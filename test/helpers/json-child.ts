@@ -39,9 +39,12 @@ export class JsonChild {
 
   /** Runs a TypeScript script (through tsx) with extra environment variables. */
   static start(script: string, args: readonly string[], env: Record<string, string> = {}): JsonChild {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-      env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    return JsonChild.spawn(process.execPath, ['--import', 'tsx', script, ...args], env);
+  }
+
+  /** Runs any command that speaks JSON lines (e.g. `ip netns exec NS node ...`). */
+  static spawn(command: string, args: readonly string[], env: Record<string, string> = {}): JsonChild {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     return new JsonChild(child);
   }
 

@@ -1,9 +1,10 @@
 // chat.db's schema: every migration in version order. Add a file, append it here.
 import type { Schema } from '../../storage/sqlite.js';
 import { migration as v1 } from './001-initial.js';
+import { migration as v2 } from './002-sessions.js';
 
 export const chatSchema: Schema = {
   name: 'chat state',
   applicationId: 0x51434854, // "QCHT"
-  migrations: [v1],
+  migrations: [v1, v2],
 };

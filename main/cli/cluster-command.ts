@@ -1,0 +1,46 @@
+// `quorum-chat cluster`: a whole group on one machine, one `quorum-chat peer` child process per
+// member, each with its own data directory so that any one of them can be stopped and
+// restarted alone (`quorum-chat peer --data DIR/peer<i>`).
+import { Command, Option } from 'commander';
+import { LocalGroup, localMembers } from './local-group.js';
+import { positiveInt } from './output.js';
+
+export const defaultBasePort = 7401;
+
+interface ClusterFlags {
+  readonly size: number;
+  readonly dir: string;
+  readonly basePort: number;
+  readonly snapshotEvery?: number;
+}
+
+export function clusterCommand(): Command {
+  return new Command('cluster')
+    .description('run a local group of N peers on 127.0.0.1 (peer<i> on port P+i-1, data in DIR/peer<i>)')
+    .requiredOption('--size <n>', 'number of peers', positiveInt)
+    .requiredOption('--dir <dir>', 'parent directory of the peers\' data directories')
+    .option('--base-port <port>', 'port of peer1; peer<i> listens on base+i-1', positiveInt, defaultBasePort)
+    .addOption(new Option('--snapshot-every <entries>', 'snapshot interval passed to every peer').argParser(positiveInt).hideHelp())
+    .action(async (flags: ClusterFlags) => runCluster(flags));
+}
+
+async function runCluster(flags: ClusterFlags): Promise<void> {
+  const group = new LocalGroup(localMembers(flags.size, flags.dir, flags.basePort), {
+    snapshotEvery: flags.snapshotEvery,
+    onLine: (id, line) => process.stdout.write(`${id}: ${line}\n`),
+    onExit: (id, code, signal) => process.stderr.write(`${id} exited (${signal ?? `code ${code}`})\n`),
+  });
+  const stop = () => void group.stopAll('SIGTERM');
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.stdout.write(`starting ${group.members.length} peers (Ctrl-C stops them all):\n` +
+    group.members.map((m) => `  ${m.id}  ${m.address}  data ${m.dataDir}\n`).join(''));
+  try {
+    await group.startAll();
+    process.stdout.write('all peers listening\n');
+  } catch (err) {
+    await group.stopAll('SIGTERM');
+    throw err;
+  }
+  await group.whenAllExited();
+}

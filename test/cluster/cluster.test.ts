@@ -1,0 +1,266 @@
+// A real five-peer group: `quorum-chat peer` processes on loopback, killed with SIGKILL and
+// restarted from their data directories. One file, so that only one group runs at a time on
+// a small machine (the failover bounds below are about the group, not about CPU contention).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, it, type TestContext } from 'node:test';
+import { randomClientId, type ChatClient, type RequestId } from '../../main/cli/chat-client.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { runCli, TestCluster, type ReplicaContents } from './harness.js';
+import { SendPump } from './pump.js';
+
+const password = 'correct horse battery';
+/** A test that hangs fails instead (and its after hooks still kill every peer). */
+const bounded = { timeout: 180_000 };
+const as = (username: string) => ({ credentials: { username, password } });
+
+function rid(): RequestId {
+  return { clientId: randomClientId(), seq: 1 };
+}
+
+async function startCluster(t: TestContext, options: { snapshotEvery?: number } = {}): Promise<TestCluster> {
+  const cluster = await TestCluster.start(options);
+  t.after(() => cluster.destroy());
+  return cluster;
+}
+
+async function registerOn(cluster: TestCluster, peers: Record<string, string>): Promise<void> {
+  for (const [user, peer] of Object.entries(peers)) await cluster.client(peer).register(rid(), user, password);
+}
+
+async function login(client: ChatClient, user: string): Promise<string> {
+  const reply = await client.login(rid(), user, password);
+  return reply.token;
+}
+
+/** Every acknowledged text exactly once, nothing else duplicated, identical chat tables. */
+function assertReplicasAgree(replicas: Map<string, ReplicaContents>, acked: readonly string[]): void {
+  const [first, ...rest] = [...replicas.entries()];
+  assert.ok(first !== undefined);
+  for (const [id, r] of replicas) {
+    const missing = acked.filter((text) => r.textCounts.get(text) !== 1);
+    assert.deepEqual(missing.slice(0, 5), [], `${id}: acknowledged sends missing or stored twice (${missing.length} in all)`);
+    const twice = [...r.textCounts].filter(([, n]) => n > 1);
+    assert.deepEqual(twice.slice(0, 5), [], `${id}: texts stored more than once`);
+  }
+  for (const [id, r] of rest) {
+    assert.equal(r.appliedIndex, first[1].appliedIndex, `${id} applied up to another index than ${first[0]}`);
+    assert.equal(r.hash, first[1].hash, `${id}'s chat tables differ from ${first[0]}'s`);
+  }
+}
+
+/** Waits for every running peer to catch up, then stops all (SIGKILL) and reads the replicas. */
+async function settleAndRead(cluster: TestCluster): Promise<Map<string, ReplicaContents>> {
+  await cluster.converged();
+  await cluster.group.stopAll('SIGKILL');
+  return cluster.replicas();
+}
+
+describe('a real five-peer group', () => {
+  it('serves users registered on different peers; a message sent through any peer is readable through every peer', bounded, async (t) => {
+    const cluster = await startCluster(t);
+    await registerOn(cluster, { alice: 'peer1', bob: 'peer2', carol: 'peer3' });
+    let index = 0;
+    for (const id of cluster.ids) {
+      const reply = await cluster.client(id, as('alice')).send(rid(), 'bob', `hello via ${id}`);
+      index = Math.max(index, reply.appliedIndex);
+    }
+    const expected = cluster.ids.map((id) => `hello via ${id}`);
+    for (const id of cluster.ids) {
+      const history = await cluster.client(id, as('bob')).history('alice', {}, { minIndex: index });
+      assert.deepEqual(history.messages.map((m) => m.text), expected, `history through ${id}`);
+      assert.ok(history.messages.every((m) => m.from === 'alice' && m.to === 'bob'));
+      const unread = await cluster.client(id, as('bob')).unread({ minIndex: index });
+      assert.equal(unread.total, expected.length, `unread through ${id}`);
+    }
+    const accounts = await cluster.client('peer5', as('carol')).listAccounts('*', {}, { minIndex: index });
+    assert.deepEqual(accounts.accounts.map((a) => a.username), ['alice', 'bob', 'carol']);
+  });
+
+  it('the quorum-chat command: JSON on stdout, one clear line on stderr on failure', bounded, async (t) => {
+    const cluster = await startCluster(t);
+    const [p1, p2, p3] = cluster.ids.map((id) => cluster.address(id)) as [string, string, string];
+    const env = { QUORUM_CHAT_PASSWORD: password };
+    const ok = async (args: string[], extra: Record<string, string> = {}) => {
+      const run = await runCli(args, { ...env, ...extra });
+      assert.equal(run.code, 0, `quorum-chat ${args.join(' ')}: ${run.stderr}`);
+      return run.stdout;
+    };
+    await ok(['client', '--peer', p1, 'register', '--user', 'dave']);
+    await ok(['client', 'register', '--peer', p2, '--user', 'erin']);
+    const login = JSON.parse(await ok(['client', '--json', '--peer', p3, '--user', 'dave', 'login'])) as { token: string };
+    assert.match(login.token, /\S{16,}/);
+    const sent = JSON.parse(await ok(['client', 'send', 'erin', 'hi erin', '--peer', p2, '--json'], { QUORUM_CHAT_TOKEN: login.token }));
+    assert.ok(sent.messageId > 0);
+    const read = JSON.parse(await ok(['client', '--peer', p1, '--json', '--user', 'erin', '--min-index', String(sent.appliedIndex), 'read']));
+    assert.deepEqual(read.messages.map((m: { text: string }) => m.text), ['hi erin']);
+    const status = JSON.parse(await ok(['status', '--peer', p1, '--json']));
+    for (const field of ['id', 'pid', 'role', 'term', 'leader', 'commitIndex', 'appliedIndex', 'members']) assert.ok(field in status, field);
+    assert.equal(status.members.length, 5);
+    assert.deepEqual(Object.keys(status.members[0]).sort(), ['address', 'id', 'matchIndex', 'reachable', 'role'].sort());
+
+    const failures: [string[], RegExp][] = [
+      [['client', '--peer', p1, '--user', 'dave', 'send', 'bob', 'hello?'], /^no such user: bob$/],
+      [['client', '--peer', p1, '--user', 'dave', '--password', 'not the password', 'unread'], /^wrong password$/],
+      [['status', '--peer', '127.0.0.1:1'], /^cannot reach 127\.0\.0\.1:1/],
+    ];
+    for (const [args, message] of failures) {
+      const run = await runCli(args, env);
+      assert.notEqual(run.code, 0, args.join(' '));
+      assert.equal(run.stdout, '');
+      assert.equal(run.stderr.trimEnd().split('\n').length, 1, `one line: ${run.stderr}`);
+      assert.match(run.stderr.trim(), message);
+    }
+  });
+
+  it('SIGKILL of the leader during a stream of sends: a new leader within 2 s, the stream goes on, nothing lost or doubled', bounded, async (t) => {
+    const cluster = await startCluster(t);
+    await registerOn(cluster, { alice: 'peer1', bob: 'peer2' });
+    const old = await cluster.leader();
+    const via = cluster.ids.find((id) => id !== old.id) as string;
+    const client = cluster.client(via, { credentials: { token: await login(cluster.client(via), 'alice') } });
+    const pump = new SendPump(client, { to: 'bob', clientId: 'stream-1', inFlight: 32 });
+    await pump.waitAcked(300);
+
+    const killedAt = Date.now();
+    await cluster.kill(old.id);
+    const next = await cluster.leader({ notIn: [old.id], timeoutMs: 10_000, intervalMs: 20 });
+    const failoverMs = Date.now() - killedAt;
+    t.diagnostic(`new leader ${next.id} (term ${next.term}) ${failoverMs} ms after SIGKILL of ${old.id}`);
+    assert.ok(failoverMs <= 2_000, `new leader after ${failoverMs} ms`);
+    assert.ok(next.term > old.term);
+
+    const ackedAtFailover = pump.acked.length;
+    await pump.waitAcked(ackedAtFailover + 300);
+    await pump.stop();
+    t.diagnostic(`${pump.acked.length} sends acknowledged, ${pump.errors.length} failed attempts retried with the same request id`);
+    await cluster.restart(old.id);
+    assertReplicasAgree(await settleAndRead(cluster), pump.acked);
+  });
+
+  it('keeps serving with two peers down; with three down writes fail with no quorum, and a retry applies once', bounded, async (t) => {
+    const cluster = await startCluster(t);
+    await registerOn(cluster, { alice: 'peer1', bob: 'peer2' });
+    const acked: string[] = [];
+    const send = async (peer: string, text: string) => {
+      await cluster.client(peer, as('alice')).send(rid(), 'bob', text);
+      acked.push(text);
+    };
+    const leader = await cluster.leader();
+    const [second, third] = cluster.ids.filter((id) => id !== leader.id) as [string, string, ...string[]];
+    await send(leader.id, 'before any failure');
+    await cluster.kill(leader.id);
+    await cluster.kill(second);
+    await cluster.leader({ timeoutMs: 10_000 });
+    for (const id of cluster.group.runningIds()) await send(id, `with two down, via ${id}`);
+    const history = await cluster.client(third, as('bob')).history('alice', {}, { linearizable: true });
+    assert.deepEqual(history.messages.map((m) => m.text), acked);
+
+    await cluster.kill(third);
+    const [survivor] = cluster.group.runningIds() as [string];
+    const retryArgs = ['client', '--peer', cluster.address(survivor), '--user', 'alice', '--json',
+      '--request-id', 'retry-client:1', 'send', 'bob', 'sent during no quorum'];
+    const refused = await runCli(retryArgs, { QUORUM_CHAT_PASSWORD: password });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr.trim(), /^no quorum: [0-2] of 5 peers reachable$/);
+    assert.ok(refused.ms < 12_000, `the refusal took ${refused.ms} ms`);
+
+    await Promise.all([leader.id, second, third].map((id) => cluster.restart(id)));
+    await cluster.leader();
+    const retried = await runCli(retryArgs, { QUORUM_CHAT_PASSWORD: password });
+    assert.equal(retried.code, 0, retried.stderr);
+    acked.push('sent during no quorum');
+    const again = await runCli(retryArgs, { QUORUM_CHAT_PASSWORD: password });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).duplicate, true, 'a second retry returns the first result');
+    assertReplicasAgree(await settleAndRead(cluster), acked);
+  });
+
+  it('a session token stays valid across a leader failover and on every other peer', bounded, async (t) => {
+    const cluster = await startCluster(t);
+    await registerOn(cluster, { alice: 'peer1', bob: 'peer2' });
+    const token = await login(cluster.client('peer1'), 'alice');
+    const withToken = (id: string) => cluster.client(id, { credentials: { token } });
+    for (const id of cluster.ids) await withToken(id).send(rid(), 'bob', `token works on ${id}`);
+    const old = await cluster.leader();
+    await cluster.kill(old.id);
+    await cluster.leader({ notIn: [old.id], timeoutMs: 10_000 });
+    let index = 0;
+    for (const id of cluster.group.runningIds()) index = (await withToken(id).send(rid(), 'bob', `after failover on ${id}`)).appliedIndex;
+    for (const id of cluster.group.runningIds()) {
+      const history = await withToken(id).history('bob', { limit: 20 }, { minIndex: index });
+      assert.equal(history.messages.length, 5 + cluster.group.runningIds().length, `history through ${id}`);
+    }
+  });
+
+  it('a peer that was down while 20,000 messages were sent catches up by snapshot', bounded, async (t) => {
+    const cluster = await startCluster(t, { snapshotEvery: 1_000 });
+    await registerOn(cluster, { alice: 'peer1', bob: 'peer2' });
+    const leader = await cluster.leader();
+    const lagging = cluster.ids.find((id) => id !== leader.id) as string;
+    const before = await cluster.status(lagging);
+    await cluster.kill(lagging);
+
+    const senders = cluster.group.runningIds();
+    const tokens = await Promise.all(senders.map((id) => login(cluster.client(id), 'alice')));
+    const started = Date.now();
+    const pumps = senders.map((id, i) => new SendPump(cluster.client(id, { credentials: { token: tokens[i] as string } }),
+      { to: 'bob', clientId: `bulk-${i}`, inFlight: 48, total: 20_000 / senders.length }));
+    await Promise.all(pumps.map((p) => p.finished()));
+    const acked = pumps.flatMap((p) => p.acked);
+    t.diagnostic(`20,000 sends acknowledged in ${Date.now() - started} ms`);
+    assert.equal(acked.length, 20_000);
+
+    const compacted = await cluster.leader();
+    assert.ok(compacted.firstIndex > before.lastIndex + 1,
+      `the leader's log starts at ${compacted.firstIndex}: entries after ${before.lastIndex} exist only in its snapshot`);
+    await cluster.restart(lagging);
+    await cluster.converged(120_000);
+    // Nothing was written since: a snapshot at or past the leader's can only have come from it.
+    const caughtUp = await cluster.status(lagging);
+    t.diagnostic(`${lagging} stopped at index ${before.lastIndex}; leader's log ${compacted.firstIndex}..${compacted.lastIndex}, ` +
+      `snapshot at ${compacted.snapshotIndex}; ${lagging} now has a snapshot at ${caughtUp.snapshotIndex}`);
+    assert.ok(caughtUp.snapshotIndex >= compacted.snapshotIndex,
+      `${lagging} holds a snapshot at ${caughtUp.snapshotIndex}, the leader at ${compacted.snapshotIndex}`);
+    assertReplicasAgree(await settleAndRead(cluster), acked);
+  });
+
+  it('all five restarted from their data directories, after a crash and after a graceful stop: all data back, no duplicates', bounded, async (t) => {
+    const cluster = await startCluster(t);
+    await registerOn(cluster, { alice: 'peer3', bob: 'peer4' });
+    const token = await login(cluster.client('peer5'), 'alice');
+    const pump = new SendPump(cluster.client('peer5', { credentials: { token } }), { to: 'bob', clientId: 'before-restart', total: 300 });
+    await pump.finished();
+    const expected = [...pump.acked].sort();
+    const restartAndCheck = async () => {
+      await cluster.group.startAll();
+      const leader = await cluster.leader();
+      for (const id of cluster.ids) {
+        const page = await cluster.client(id, as('bob')).history('alice', { limit: 500 }, { minIndex: leader.commitIndex });
+        assert.deepEqual(page.messages.map((m) => m.text).sort(), expected, `history through ${id}`);
+      }
+    };
+
+    await cluster.converged();
+    await cluster.group.stopAll('SIGKILL');
+    await restartAndCheck();
+    const exits = await cluster.group.stopAll('SIGTERM');
+    for (const [id, exit] of exits) assert.deepEqual(exit, { code: 0, signal: null }, `${id} stopped gracefully`);
+    await restartAndCheck();
+    assertReplicasAgree(await settleAndRead(cluster), pump.acked);
+  });
+
+  it('scripts/failover.ts measures leader failover (smoke run, one trial)', bounded, async (t) => {
+    const out = `${tempDir(t, 'quorum-failover-')}/failover.json`;
+    const script = fileURLToPath(new URL('../../scripts/failover.ts', import.meta.url));
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', script, '--trials', '1', '--out', out],
+      { env: { ...process.env, QUORUM_CHAT_LOG: 'silent' }, timeout: 120_000 });
+    const result = JSON.parse(readFileSync(out, 'utf8')) as { trials: number; samplesMs: number[]; maxMs: number };
+    assert.equal(result.trials, 1);
+    assert.equal(result.samplesMs.length, 1);
+    assert.ok(result.maxMs > 0 && result.maxMs < 5_000, `failover took ${result.maxMs} ms`);
+  });
+});

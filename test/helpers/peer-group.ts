@@ -1,0 +1,92 @@
+// An in-process group of peers on loopback, each serving peer RPCs and the ChatService on one
+// port, with fast LAN timing and cheap scrypt. stop() (call it in an after hook) stops every
+// peer still running and removes the data directories, whatever state the test left.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startPeerServer, type PeerServer } from '../../main/api/peer-server.js';
+import type { PeerTiming } from '../../main/peer/peer.js';
+import { testScrypt } from './chat-replica.js';
+import { waitFor } from './wait.js';
+
+/** Elections in 100–200 ms: a leader within a fraction of a second, failover as fast. */
+const fastTiming: PeerTiming = { tickMs: 10, electionTicks: 10, heartbeatTicks: 2 };
+
+export interface GroupOptions {
+  readonly size?: number;
+  /** A write (or a read barrier) that cannot complete in this time fails. */
+  readonly writeTimeoutMs?: number;
+}
+
+export class PeerGroup {
+  private readonly stopped = new Set<number>();
+
+  private constructor(readonly servers: PeerServer[], readonly addresses: string[], private readonly dir: string) {}
+
+  static async start(options: GroupOptions = {}): Promise<PeerGroup> {
+    const size = options.size ?? 3;
+    const dir = mkdtempSync(join(tmpdir(), 'quorum-group-'));
+    const ids = Array.from({ length: size }, (_, i) => `p${i + 1}`);
+    const addresses = await Promise.all(ids.map(async () => `127.0.0.1:${await freePort()}`));
+    const peers = new Map(ids.map((id, i) => [id, addresses[i] as string]));
+    const started = await Promise.allSettled(ids.map((id, i) => startPeerServer({
+      dataDir: join(dir, id), id, listen: addresses[i] as string, peers,
+      timing: fastTiming, writeTimeoutMs: options.writeTimeoutMs, scrypt: testScrypt,
+    })));
+    const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const group = new PeerGroup(servers, addresses, dir);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed !== undefined) {
+      await group.stop();
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    await group.leader();
+    return group;
+  }
+
+  /** The index of the peer every running peer agrees leads. */
+  async leader(): Promise<number> {
+    return waitFor(() => {
+      const running = this.running();
+      const leaders = new Set(running.map((i) => this.servers[i]?.peer.leaderId()));
+      const [id] = leaders;
+      if (leaders.size !== 1 || id === null || id === undefined) return undefined;
+      const at = this.servers.findIndex((s) => s.peer.id === id);
+      return running.includes(at) ? at : undefined;
+    }, 'one leader that every running peer knows');
+  }
+
+  server(i: number): PeerServer {
+    const server = this.servers[i];
+    if (server === undefined) throw new Error(`no peer ${i}`);
+    return server;
+  }
+
+  /** Stops one peer (a leader hands over first). */
+  async stopPeer(i: number): Promise<void> {
+    this.stopped.add(i);
+    await this.server(i).stop(500);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.running().map((i) => this.stopPeer(i)));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private running(): number[] {
+    return this.servers.map((_, i) => i).filter((i) => !this.stopped.has(i));
+  }
+}
+
+/** A port free right now on loopback (the OS picks it; the peer binds it a moment later). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
