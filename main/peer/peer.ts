@@ -86,6 +86,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly writeTimeoutMs: number;
   private readonly peers: Map<NodeId, string>;
   private readonly log: Logger;
+  /** When each other node last sent us anything (reachability, autopilot). */
+  private readonly lastHeard = new Map<NodeId, number>();
   /** Commands waiting to be applied, by "clientId/seq". */
   private readonly writes = new Waiters<WriteOutcome>();
   private readonly pending = new Map<string, PendingWrite>();
@@ -131,7 +133,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         serverCredentials: grpc.ServerCredentials.createInsecure(),
         channelCredentials: grpc.credentials.createInsecure(),
       }, {
-        onMessage: (m) => peer?.receive(() => node.step(m)),
+        onMessage: (m) => peer?.heard(m.from, () => node.step(m)),
         onUnreachable: (to) => peer?.receive(() => node.reportUnreachable(to)),
         onError: (err, context) => logger.warn({ err: err.message, context }, 'peer traffic refused or failed'),
       });
@@ -236,8 +238,28 @@ export class Peer extends EventEmitter<PeerEvents> {
     const conf = this.node.status().conf;
     return [...conf.voters.map((id) => [id, true] as const), ...conf.learners.map((id) => [id, false] as const)].map(([id, voter]) => ({
       id, voter, address: this.peers.get(id) ?? null,
-      reachable: id === this.id || this.transport.isConnected(id),
+      reachable: this.isReachable(id),
     }));
+  }
+
+  /**
+   * A member counts as reachable while our connection to it is up or it spoke to us recently.
+   * (Followers rarely send to each other; the connection alone would undercount on them.)
+   */
+  private isReachable(id: NodeId): boolean {
+    if (id === this.id || this.transport.isConnected(id)) return true;
+    const heard = this.lastHeard.get(id);
+    return heard !== undefined && Date.now() - heard < this.reachableWithinMs();
+  }
+
+  private reachableWithinMs(): number {
+    return 2 * this.timing.electionTicks * this.timing.tickMs;
+  }
+
+  /** A message arrived from `from`: note when, then step it into the core. */
+  private heard(from: NodeId, fn: () => void): void {
+    this.lastHeard.set(from, Date.now());
+    this.receive(fn);
   }
 
   transferLeadership(to: NodeId): void {

@@ -55,6 +55,7 @@ const channelOptions: grpc.ChannelOptions = {
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 2_000,
+  'grpc.client_idle_timeout_ms': 24 * 3600 * 1000,
 };
 
 export class Transport {
@@ -254,6 +255,9 @@ class PeerLink {
     private readonly handlers: TransportHandlers,
   ) {
     this.client = new clientCtor(address, opts.channelCredentials, channelOptions) as unknown as RaftClient;
+    // Connect now and stay connected (keepalive pings), so that reachability is known even for
+    // peers we have not needed to send to yet.
+    this.client.getChannel().getConnectivityState(true);
     this.maxQueued = opts.maxQueuedMessages ?? 10_000;
   }
 

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { describe, it, type TestContext } from 'node:test';
 import { randomClientId, type ChatClient, type RequestId } from '../../main/cli/chat-client.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait.js';
 import { runCli, TestCluster, type ReplicaContents } from './harness.js';
 import { SendPump } from './pump.js';
 
@@ -101,6 +102,14 @@ describe('a real five-peer group', () => {
     for (const field of ['id', 'pid', 'role', 'term', 'leader', 'commitIndex', 'appliedIndex', 'members']) assert.ok(field in status, field);
     assert.equal(status.members.length, 5);
     assert.deepEqual(Object.keys(status.members[0]).sort(), ['address', 'id', 'matchIndex', 'reachable', 'role'].sort());
+    // Every peer, followers included, sees all five members as reachable in a healthy group.
+    for (const id of cluster.ids) {
+      const seen = await waitFor(async () => {
+        const s = JSON.parse(await ok(['status', '--peer', cluster.address(id), '--json'])) as { members: { reachable: boolean }[] };
+        return s.members.every((m) => m.reachable) && s;
+      }, `${id} to see every member reachable`, { timeoutMs: 15_000, intervalMs: 200 });
+      assert.equal(seen.members.length, 5);
+    }
 
     const failures: [string[], RegExp][] = [
       [['client', '--peer', p1, '--user', 'dave', 'send', 'bob', 'hello?'], /^no such user: bob$/],
