@@ -2,7 +2,7 @@
 // port, with fast LAN timing and cheap scrypt. stop() (call it in an after hook) stops every
 // peer still running and removes the data directories, whatever state the test left.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePorts } from './ports.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPeerServer, type PeerServer } from '../../main/api/peer-server.js';
@@ -28,7 +28,7 @@ export class PeerGroup {
     const size = options.size ?? 3;
     const dir = mkdtempSync(join(tmpdir(), 'quorum-group-'));
     const ids = Array.from({ length: size }, (_, i) => `p${i + 1}`);
-    const addresses = await Promise.all(ids.map(async () => `127.0.0.1:${await freePort()}`));
+    const addresses = (await freePorts(ids.length)).map((port) => `127.0.0.1:${port}`);
     const peers = new Map(ids.map((id, i) => [id, addresses[i] as string]));
     const started = await Promise.allSettled(ids.map((id, i) => startPeerServer({
       dataDir: join(dir, id), id, listen: addresses[i] as string, peers,
@@ -77,16 +77,4 @@ export class PeerGroup {
   private running(): number[] {
     return this.servers.map((_, i) => i).filter((i) => !this.stopped.has(i));
   }
-}
-
-/** A port free right now on loopback (the OS picks it; the peer binds it a moment later). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
