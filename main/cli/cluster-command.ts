@@ -37,7 +37,10 @@ async function runCluster(flags: ClusterFlags): Promise<void> {
     group.members.map((m) => `  ${m.id}  ${m.address}  data ${m.dataDir}\n`).join(''));
   try {
     await group.startAll();
-    process.stdout.write('all peers listening\n');
+    const first = (group.members[0] as { address: string }).address;
+    process.stdout.write('all peers listening\n' +
+      `try:  QUORUM_CHAT_PASSWORD=secret-pw npx quorum-chat client --peer ${first} register --user alice\n` +
+      `      npx quorum-chat status --peer ${first}\n`);
   } catch (err) {
     await group.stopAll('SIGTERM');
     throw err;
