@@ -157,6 +157,17 @@ export interface PeerStatus {
   readonly firstIndex: number;
   readonly lastIndex: number;
   readonly snapshotIndex: number;
+  /** Autopilot's last membership decisions (on the leader of a group; empty elsewhere). */
+  readonly autopilot: readonly AutopilotDecisionView[];
+}
+
+export interface AutopilotDecisionView {
+  /** ms since the epoch. */
+  readonly at: number;
+  readonly action: 'promote' | 'remove';
+  readonly node: string;
+  readonly reason: string;
+  readonly outcome: string;
 }
 
 // ---- live events ----------------------------------------------------------------------------
@@ -254,4 +265,9 @@ export interface ChatApi {
   status(): Promise<PeerStatus>;
   /** Moves leadership to `to` (default: the answering peer); resolves once it has moved. */
   transferLeadership(to?: string): Promise<PeerStatus>;
+  /**
+   * Removes the answering peer from its group (through the leader) and resolves once that is
+   * committed; the peer then stops. Static groups (fixed membership) refuse.
+   */
+  leaveGroup(): Promise<PeerStatus>;
 }

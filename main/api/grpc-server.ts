@@ -99,6 +99,7 @@ export function chatGrpcService(backend: ChatBackend): ChatGrpcService {
     Events: events(backend, streams),
     Status: u<object>((api) => api.status().then(statusReply)),
     TransferLeadership: u<TransferLeadershipRequest>((api, r) => api.transferLeadership(r.to).then(statusReply)),
+    LeaveGroup: u<object>((api) => api.leaveGroup().then(statusReply)),
   };
   return {
     definition: loadChatService().service,

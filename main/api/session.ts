@@ -11,7 +11,7 @@ import { newSessionToken } from '../chat/prepare.js';
 import { maxDeleteBatch } from '../chat/rules.js';
 import type { Caller, ChatBackend } from './backend.js';
 import { invalid, toApiError } from './errors.js';
-import { peerStatus, transferLeadership } from './status.js';
+import { leaveGroup, peerStatus, transferLeadership } from './status.js';
 import { accountOf, messagesOf, pageOf } from './views.js';
 
 const transferTimeoutMs = 5_000;
@@ -197,6 +197,10 @@ export class ApiSession implements ChatApi {
 
   transferLeadership(to?: string): Promise<PeerStatus> {
     return this.run(() => transferLeadership(this.backend.peer, to, transferTimeoutMs));
+  }
+
+  leaveGroup(): Promise<PeerStatus> {
+    return this.run(() => leaveGroup(this.backend.peer));
   }
 
   // ---- the shape every call shares ------------------------------------------------------------

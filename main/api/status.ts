@@ -16,7 +16,20 @@ export function peerStatus(peer: Peer): PeerStatus {
       id: m.id, address: m.address, role: m.voter ? 'voter' : 'learner', matchIndex: match.get(m.id) ?? 0, reachable: m.reachable,
     })),
     firstIndex: s.firstIndex, lastIndex: s.lastIndex, snapshotIndex: s.snapshotIndex,
+    autopilot: peer.autopilot?.recent() ?? [],
   };
+}
+
+/** Leaves the group (see ChatApi.leaveGroup); the status is the last one as a member. */
+export async function leaveGroup(peer: Peer): Promise<PeerStatus> {
+  if (!peer.hasDynamicMembership) throw new ChatApiError('unavailable', 'this peer belongs to a static group: its membership is fixed');
+  try {
+    await peer.leave();
+  } catch (err) {
+    if (err instanceof ChatApiError) throw err;
+    throw new ChatApiError('unavailable', `could not leave: ${(err as Error).message}`);
+  }
+  return peerStatus(peer);
 }
 
 /** Asks the leader to hand over to `to` (default: this peer) and waits until it has. */

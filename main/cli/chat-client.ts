@@ -62,6 +62,7 @@ export interface StatusReply {
   readonly firstIndex: number;
   readonly lastIndex: number;
   readonly snapshotIndex: number;
+  readonly autopilot: { at: number; action: string; node: string; reason: string; outcome: string }[];
 }
 
 
@@ -98,6 +99,16 @@ export function parseRequestId(text: string): RequestId {
   const match = /^(.{1,64}):([1-9]\d{0,15})$/.exec(text);
   if (match === null) throw new Error(`bad request id "${text}": expected CLIENT:SEQ (e.g. laptop-1:7)`);
   return { clientId: match[1] as string, seq: Number(match[2]) };
+}
+
+/** Runs `fn` with a client for `address`, closing it afterwards whatever happens. */
+export async function withChatClient<T>(address: string, fn: (client: ChatClient) => Promise<T>): Promise<T> {
+  const client = new ChatClient(address);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
 }
 
 export class ChatClient {
@@ -166,6 +177,10 @@ export class ChatClient {
 
   status(): Promise<StatusReply> {
     return this.call('status', {});
+  }
+
+  leaveGroup(): Promise<StatusReply> {
+    return this.call('leaveGroup', {});
   }
 
   /** Opens a SendStream: many sends in flight on one call, each answered after its commit. */

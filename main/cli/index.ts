@@ -3,6 +3,8 @@
 import { Command, CommanderError } from 'commander';
 import { clientCommand } from './client-command.js';
 import { clusterCommand } from './cluster-command.js';
+import { groupsCommand } from './groups-command.js';
+import { leaveCommand } from './leave-command.js';
 import { CliError } from './output.js';
 import { peerCommand } from './peer-command.js';
 import { statusCommand } from './status-command.js';
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .addCommand(peerCommand())
     .addCommand(clusterCommand())
     .addCommand(statusCommand())
+    .addCommand(groupsCommand())
+    .addCommand(leaveCommand())
     .addCommand(clientCommand());
   configure(program);
   return program;

@@ -5,9 +5,12 @@ import { Command, Option } from 'commander';
 import { startPeerServer } from '../api/peer-server.js';
 import { createLogger } from '../log/logger.js';
 import { parsePeerList, readPeerConfig, writePeerConfig, type PeerConfig } from '../peer/config.js';
+import { readGroupConfig } from '../peer/group-files.js';
+import { createGroupConfig, envInt, isGroupStart, runGroupPeer, type GroupFlags } from './group-peer.js';
 import { CliError, positiveInt } from './output.js';
+import { stopOnSignal } from './signals.js';
 
-export interface PeerFlags {
+export interface PeerFlags extends GroupFlags {
   readonly data: string;
   readonly id?: string;
   readonly listen?: string;
@@ -17,10 +20,19 @@ export interface PeerFlags {
 
 export function peerCommand(): Command {
   return new Command('peer')
-    .description('run one peer of a group (static membership); a restart needs only --data')
+    .description('run one peer: found or join a LAN group (--create-group, --join-code), or a static group (--peers); a restart needs only --data')
     .requiredOption('--data <dir>', 'data directory (created on first start)')
+    .option('--create-group <name>', 'found a new group on a fresh --data directory; prints its invite code')
+    .option('--join-code <code>', 'join the group of this invite code (found by mDNS, or through --join)')
+    .option('--join <host:port>', 'a member to join through when multicast does not reach it')
+    .option('--client-listen <host:port>', 'group peers: plaintext address for local clients (default 127.0.0.1:<port+1>)')
+    .addOption(new Option('--autopilot-stabilization-ms <ms>', 'learner health time before promotion').argParser(positiveInt)
+      .default(envInt('QC_AUTOPILOT_STABILIZATION_MS')).hideHelp())
+    .addOption(new Option('--autopilot-dead-ms <ms>', 'voter silence before it is replaced').argParser(positiveInt)
+      .default(envInt('QC_AUTOPILOT_DEAD_MS')).hideHelp())
+    .addOption(new Option('--mdns-requery-ms <ms>', 'mDNS re-query period').argParser(positiveInt).hideHelp())
     .option('--id <name>', 'this peer\'s node id (first start only)')
-    .option('--listen <host:port>', 'address to serve peers and clients on (first start only)')
+    .option('--listen <host:port>', 'address to serve peers and clients on (first start only; groups: 0.0.0.0:7400)')
     .option('--peers <list>', 'every member as NAME=HOST:PORT,... (first start only; may include this peer)')
     .addOption(new Option('--snapshot-every <entries>', 'snapshot and compact the log after this many entries')
       .argParser(positiveInt).hideHelp())
@@ -33,6 +45,8 @@ export function peerCommand(): Command {
  */
 export function resolvePeerConfig(flags: PeerFlags): PeerConfig {
   const stored = readPeerConfig(flags.data);
+  if (stored === null && isGroupStart(flags)) return createGroupConfig(flags);
+  if (stored !== null && isGroupStart(flags)) throw new CliError(`${flags.data} is set up already: start it with --data alone`);
   if (stored !== null) {
     checkAgrees(stored, flags);
     return stored;
@@ -65,6 +79,11 @@ function checkAgrees(stored: PeerConfig, flags: PeerFlags): void {
 async function runPeer(flags: PeerFlags): Promise<void> {
   const config = resolvePeerConfig(flags);
   const log = createLogger(`peer ${config.id}`);
+  const group = readGroupConfig(flags.data);
+  if (group !== null) {
+    await runGroupPeer(flags, config, group, log);
+    return;
+  }
   const server = await startPeerServer({
     dataDir: flags.data, id: config.id, listen: config.listen,
     peers: new Map(Object.entries(config.peers)), snapshotEvery: flags.snapshotEvery, logger: log,
@@ -77,27 +96,4 @@ async function runPeer(flags: PeerFlags): Promise<void> {
     await server.stop();
   });
   log.flush();
-}
-
-/**
- * Resolves after `stop` ran, on SIGINT, SIGTERM or the loss of the parent's IPC channel (a
- * parent that dies without stopping its children must not leave them running). A second
- * signal while stopping exits at once.
- */
-function stopOnSignal(stop: () => Promise<void>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let stopping = false;
-    const onStop = () => {
-      if (stopping) process.exit(1);
-      stopping = true;
-      stop().then(resolve, reject);
-    };
-    process.on('SIGINT', onStop);
-    process.on('SIGTERM', onStop);
-    if (process.channel !== undefined) {
-      process.on('disconnect', onStop);
-      // The channel must not keep the process alive by itself, only tell us when it closes.
-      process.channel.unref();
-    }
-  });
 }

@@ -1,6 +1,6 @@
 // `quorum-chat status`: one peer's view of the group (role, term, leader, indexes, members).
 import { Command } from 'commander';
-import { ChatClient, type StatusReply } from './chat-client.js';
+import { withChatClient, type StatusReply } from './chat-client.js';
 import { printResult, table } from './output.js';
 
 interface StatusFlags {
@@ -14,13 +14,8 @@ export function statusCommand(): Command {
     .requiredOption('--peer <host:port>', 'the peer to ask')
     .option('--json', 'print one JSON document')
     .action(async (flags: StatusFlags) => {
-      const client = new ChatClient(flags.peer);
-      try {
-        const status = await client.status();
-        printResult(flags.json === true, statusJson(status), () => describeStatus(status));
-      } finally {
-        client.close();
-      }
+      const status = await withChatClient(flags.peer, (client) => client.status());
+      printResult(flags.json === true, statusJson(status), () => describeStatus(status));
     });
 }
 
@@ -31,6 +26,9 @@ function statusJson(s: StatusReply): object {
     commitIndex: s.commitIndex, appliedIndex: s.appliedIndex,
     firstIndex: s.firstIndex, lastIndex: s.lastIndex, snapshotIndex: s.snapshotIndex,
     members: s.members.map((m) => ({ id: m.id, address: m.address, role: m.role, matchIndex: m.matchIndex, reachable: m.reachable })),
+    voters: s.members.filter((m) => m.role === 'voter').map((m) => m.id),
+    learners: s.members.filter((m) => m.role === 'learner').map((m) => m.id),
+    autopilot: s.autopilot,
   };
 }
 

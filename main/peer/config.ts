@@ -8,6 +8,8 @@ const configSchema = z.strictObject({
   version: z.literal(1),
   id: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'node ids use letters, digits, _ . -'),
   listen: z.string().min(1),
+  /** Group peers: a plaintext address for local clients (the peer address speaks TLS only). */
+  clientListen: z.string().min(1).optional(),
   /** Node id → host:port, this peer included. */
   peers: z.record(z.string(), z.string()),
 });

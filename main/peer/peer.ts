@@ -9,14 +9,21 @@ import { encodeCommand } from '../chat/commands.js';
 import { ChatMachine, type AppliedCommand } from '../chat/machine.js';
 import { chatSchema } from '../chat/migrations/index.js';
 import { ChatQueries } from '../chat/queries.js';
+import { decodeConfChange } from '../raft/confchange.js';
 import { RaftNode } from '../raft/node.js';
 import {
-  defaultConfig, ProposalDropped, Role,
-  type Entry, type NodeId, type RaftStatus, type Ready, type SoftState, type SnapshotMeta,
+  defaultConfig, EntryType, ProposalDropped, Role,
+  type ConfChange, type Entry, type NodeId, type RaftStatus, type Ready, type SoftState, type SnapshotMeta,
 } from '../raft/types.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { Storage } from '../storage/storage.js';
-import { Transport, type ServiceRegistration, type SnapshotStore } from '../transport/transport.js';
+import { callIdentity, type PeerTls } from '../security/tls.js';
+import {
+  Transport, type MembershipCalls, type MembershipHandlers, type ServiceRegistration, type SnapshotStore, type TransportOptions,
+} from '../transport/transport.js';
+import type { AutopilotRunner } from './autopilot-runner.js';
+import { readMemberBook, writeMemberBook } from './member-book.js';
+import { memberContextOf } from './member-context.js';
 import { NoQuorumError, PeerStoppedError, TimeoutError } from './errors.js';
 import { Waiters } from './waiters.js';
 
@@ -48,6 +55,15 @@ export interface PeerOptions {
    * added before the port is bound, so that no call finds them missing.
    */
   readonly services?: (peer: Peer) => readonly ServiceRegistration[];
+  /**
+   * Mutual TLS for every peer RPC (group peers). Without it peer traffic is plaintext and the
+   * sender id is trusted: the static `--peers` form, for trusted networks and tests.
+   */
+  readonly tls?: PeerTls;
+  /** A second address without TLS for local clients (see TransportOptions.clientListen). */
+  readonly clientListen?: string;
+  /** Serves the Join and Leave RPCs (group peers): made once the Peer exists. */
+  readonly membership?: (peer: Peer) => MembershipHandlers;
 }
 
 export interface WriteOutcome {
@@ -64,6 +80,8 @@ export interface AppliedBatch {
 export interface PeerEvents {
   applied: [AppliedBatch];
   leader: [SoftState];
+  /** This node's removal from the membership was applied: it should stop. */
+  removed: [];
 }
 
 interface PendingWrite {
@@ -86,6 +104,12 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly writeTimeoutMs: number;
   private readonly peers: Map<NodeId, string>;
   private readonly log: Logger;
+  private readonly tls: PeerTls | undefined;
+  /** Certificate fingerprints pinned by the membership (conf-change contexts), by node. */
+  private readonly pins: Map<NodeId, string>;
+  private readonly dataDir: string;
+  /** Automatic membership (group peers); started by whoever runs the group. */
+  autopilot: AutopilotRunner | null = null;
   /** When each other node last sent us anything (reachability, autopilot). */
   private readonly lastHeard = new Map<NodeId, number>();
   /** Commands waiting to be applied, by "clientId/seq". */
@@ -110,8 +134,12 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.node = node;
     this.timing = opts.timing ?? defaultTiming;
     this.writeTimeoutMs = opts.writeTimeoutMs ?? 5_000;
-    this.peers = new Map(opts.peers);
+    this.dataDir = opts.dataDir;
+    const book = readMemberBook(opts.dataDir);
+    this.peers = new Map([...Object.entries(book.addresses), ...opts.peers]);
+    this.pins = new Map(Object.entries(book.pins));
     this.log = opts.logger ?? silentLogger;
+    this.tls = opts.tls;
     this.machine = new ChatMachine(storage.stateDb);
     this.chatQueries = new ChatQueries(storage.stateDb);
   }
@@ -128,16 +156,21 @@ export class Peer extends EventEmitter<PeerEvents> {
         electionTicks: timing.electionTicks, heartbeatTicks: timing.heartbeatTicks,
       }, storage.load());
       let peer: Peer | null = null;
+      const membership: { handlers?: MembershipHandlers } = {}; // made once the Peer exists
       const transport = new Transport({
-        id: opts.id, listen: opts.listen, snapshots: snapshotStore(storage),
-        serverCredentials: grpc.ServerCredentials.createInsecure(),
-        channelCredentials: grpc.credentials.createInsecure(),
+        id: opts.id, listen: opts.listen, clientListen: opts.clientListen, snapshots: snapshotStore(storage),
+        ...transportSecurity(opts.tls, (call, claimed) => peer?.authenticate(call, claimed) ?? false),
       }, {
         onMessage: (m) => peer?.heard(m.from, () => node.step(m)),
         onUnreachable: (to) => peer?.receive(() => node.reportUnreachable(to)),
         onError: (err, context) => logger.warn({ err: err.message, context }, 'peer traffic refused or failed'),
+        membership: opts.membership === undefined ? undefined : {
+          join: (call) => (membership.handlers as MembershipHandlers).join(call),
+          leave: (call) => (membership.handlers as MembershipHandlers).leave(call),
+        },
       });
       peer = new Peer(opts, storage, transport, node);
+      membership.handlers = opts.membership?.(peer);
       for (const service of opts.services?.(peer) ?? []) transport.addService(service);
       await peer.open();
       return peer;
@@ -157,6 +190,11 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   get port(): number {
     return this.transport.boundPort;
+  }
+
+  /** The port of the plaintext client address (0 without one). */
+  get clientPort(): number {
+    return this.transport.clientPort;
   }
 
   get queries(): ChatQueries {
@@ -256,10 +294,104 @@ export class Peer extends EventEmitter<PeerEvents> {
     return 2 * this.timing.electionTicks * this.timing.tickMs;
   }
 
+  /**
+   * Whether the TLS client behind `call` is `claimed`: its group certificate must name that node
+   * and, once the membership pins a fingerprint for it, be that very certificate (a member's
+   * stolen name with a freshly issued certificate is refused).
+   */
+  authenticate(call: Parameters<typeof callIdentity>[0], claimed: NodeId): boolean {
+    const who = callIdentity(call);
+    if (who === null || who.nodeId !== claimed) return false;
+    const pinned = this.pins.get(claimed);
+    return pinned === undefined || pinned === who.fingerprint;
+  }
+
   /** A message arrived from `from`: note when, then step it into the core. */
   private heard(from: NodeId, fn: () => void): void {
     this.lastHeard.set(from, Date.now());
     this.receive(fn);
+  }
+
+  // ---- membership and addresses ---------------------------------------------------------------
+
+  isMember(id: NodeId): boolean {
+    const conf = this.node.status().conf;
+    return conf.voters.includes(id) || conf.learners.includes(id);
+  }
+
+  /** Where `id` listens, as far as this peer knows (null if unknown). */
+  addressOf(id: NodeId): string | null {
+    return this.peers.get(id) ?? null;
+  }
+
+  /** Every node with a known address, this one included. */
+  addressBook(): { id: NodeId; address: string }[] {
+    return [...this.peers].map(([id, address]) => ({ id, address }));
+  }
+
+  /**
+   * Records where `id` listens (from a conf-change context, discovery or the cache); the most
+   * recent report wins, so a node that moved (new DHCP lease) is reached at its new address.
+   */
+  setAddress(id: NodeId, address: string): void {
+    if (this.stopped || this.peers.get(id) === address) return;
+    this.peers.set(id, address);
+    if (id !== this.id) this.transport.setPeer(id, address);
+  }
+
+  /**
+   * Proposes one membership change (on the leader) and resolves once it is applied here.
+   * Throws ProposalDropped off the leader, and an error while another change is pending.
+   */
+  async changeMembership(cc: ConfChange, timeoutMs = this.writeTimeoutMs): Promise<void> {
+    let index = 0;
+    this.receive(() => {
+      this.node.proposeConfChange(cc);
+      index = this.node.status().lastIndex;
+    });
+    await this.waitApplied(index, timeoutMs);
+    if (!this.confReflects(cc)) throw new TimeoutError(`the change "${cc.type} ${cc.node}" was not committed (leadership changed); retry`);
+  }
+
+  private confReflects(cc: ConfChange): boolean {
+    const conf = this.node.status().conf;
+    if (cc.type === 'remove') return !this.isMember(cc.node);
+    if (cc.type === 'addLearner') return this.isMember(cc.node);
+    return conf.voters.includes(cc.node);
+  }
+
+  /**
+   * Calls Join or Leave on the member `targetId` at `address` (null: a member whose id is not
+   * known yet, e.g. an address typed by a user: any group certificate will do). See join.ts.
+   */
+  askMember<M extends keyof MembershipCalls>(method: M, address: string, request: MembershipCalls[M][0], targetId: NodeId | null): Promise<MembershipCalls[M][1]> {
+    const tls = this.tls;
+    if (tls === undefined) return Promise.reject(new Error('a static group has a fixed membership'));
+    const credentials = targetId === null ? tls.anyMember : tls.channel;
+    // A name, even for an unknown node, keeps TLS from sending an IP address as the server name.
+    return this.transport.callMember(method, address, request, credentials, tls.channelOptions(targetId ?? 'member'));
+  }
+
+  /** Whether members may join and leave (a group peer, over TLS), not a static group. */
+  get hasDynamicMembership(): boolean {
+    return this.tls !== undefined;
+  }
+
+  /**
+   * Leaves the group: the leader removes this node (this peer itself, when it leads). Resolves
+   * once the removal is committed; the peer then no longer counts as a member anywhere.
+   */
+  async leave(): Promise<void> {
+    if (this.soft.role === Role.Leader) return this.changeMembership({ type: 'remove', node: this.id });
+    const leader = this.soft.leader;
+    const address = leader === null ? null : this.addressOf(leader);
+    if (leader === null || address === null) throw new NoQuorumError(0, this.node.status().conf.voters.length);
+    await this.askMember('Leave', address, { nodeId: this.id }, leader);
+  }
+
+  /** When the last message from `id` arrived (ms since the epoch; undefined: never). */
+  lastHeardFrom(id: NodeId): number | undefined {
+    return this.lastHeard.get(id);
   }
 
   transferLeadership(to: NodeId): void {
@@ -271,6 +403,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (this.stopped) return;
     if (this.soft.role === Role.Leader) await this.handOver(handoverMs);
     this.stopped = true;
+    this.autopilot?.stop();
     if (this.ticker !== null) clearInterval(this.ticker);
     if (this.retrier !== null) clearInterval(this.retrier);
     this.writes.failAll(() => new PeerStoppedError());
@@ -348,6 +481,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   private apply(entries: readonly Entry[]): void {
+    this.notePins(entries);
     const results = this.machine.applyBatch(entries);
     for (const r of results) {
       if (r.clientId === null) continue;
@@ -398,6 +532,53 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
     return new NoQuorumError(reachable, voters.length);
   }
+
+  /**
+   * Learns from the conf changes being applied each member's pinned certificate fingerprint
+   * and addresses (carried in the change's context), and forgets removed members.
+   */
+  private notePins(entries: readonly Entry[]): void {
+    let changed = false;
+    for (const e of entries) {
+      if (e.type !== EntryType.ConfChange) continue;
+      changed = true;
+      const cc = decodeConfChange(e.data);
+      if (cc.type === 'bootstrap') continue;
+      if (cc.type === 'remove') this.forget(cc.node);
+      const context = memberContextOf(cc.context);
+      if (context?.fingerprint !== undefined) this.pins.set(cc.node, context.fingerprint);
+      const address = context?.addresses[0];
+      if (address !== undefined && cc.type !== 'remove') this.setAddress(cc.node, address);
+    }
+    if (changed && this.tls !== undefined) this.saveMemberBook();
+  }
+
+  /** A cache of replicated facts: failing to write it is worth a warning, not a crash. */
+  private saveMemberBook(): void {
+    try {
+      writeMemberBook(this.dataDir, { pins: Object.fromEntries(this.pins), addresses: Object.fromEntries(this.peers) });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not save members.json');
+    }
+  }
+
+  private forget(id: NodeId): void {
+    this.pins.delete(id);
+    if (id === this.id) {
+      setImmediate(() => this.emit('removed')); // after this Ready is fully handled
+      return;
+    }
+    this.peers.delete(id);
+    this.transport.removePeer(id);
+  }
+}
+
+/** Credentials and peer checks: mutual TLS for group peers, plaintext for static groups. */
+function transportSecurity(tls: PeerTls | undefined, authenticate: NonNullable<TransportOptions['authenticate']>): Pick<TransportOptions, 'serverCredentials' | 'channelCredentials' | 'channelOptionsFor' | 'authenticate'> {
+  if (tls === undefined) {
+    return { serverCredentials: grpc.ServerCredentials.createInsecure(), channelCredentials: grpc.credentials.createInsecure() };
+  }
+  return { serverCredentials: tls.server, channelCredentials: tls.channel, channelOptionsFor: (id) => tls.channelOptions(id), authenticate };
 }
 
 function snapshotStore(storage: Storage): SnapshotStore {

@@ -9,6 +9,11 @@ import type { GroupAuthority, NodeCertificate } from './certificates.js';
 export interface PeerTls {
   readonly server: grpc.ServerCredentials;
   readonly channel: grpc.ChannelCredentials;
+  /**
+   * For dialling an address whose node id is not known yet (joining by address): any
+   * certificate of the group CA is accepted, whatever node it names.
+   */
+  readonly anyMember: grpc.ChannelCredentials;
   /** Channel options for reaching `nodeId`: its certificate must name it. */
   channelOptions(nodeId: string): grpc.ChannelOptions;
 }
@@ -20,6 +25,7 @@ export function peerTls(authority: GroupAuthority, node: NodeCertificate): PeerT
   return {
     server: grpc.ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], true),
     channel: grpc.credentials.createSsl(ca, key, cert),
+    anyMember: grpc.credentials.createSsl(ca, key, cert, { checkServerIdentity: () => undefined }),
     channelOptions: (nodeId) => ({ 'grpc.ssl_target_name_override': nodeId, 'grpc.default_authority': nodeId }),
   };
 }

@@ -26,6 +26,35 @@ export interface TransportHandlers {
   /** Messages to `peer` were lost (connection down or queue overflow). */
   onUnreachable(peer: NodeId): void;
   onError?(err: Error, context: string): void;
+  /** Join and Leave RPCs (group peers); without them both are refused as unimplemented. */
+  membership?: MembershipHandlers;
+}
+
+export interface MembershipHandlers {
+  join(call: grpc.ServerUnaryCall<JoinRequest, JoinReply>): Promise<JoinReply>;
+  leave(call: grpc.ServerUnaryCall<LeaveRequest, LeaveReply>): Promise<LeaveReply>;
+}
+
+/** The membership RPCs by name, with their request and reply types. */
+export interface MembershipCalls {
+  Join: [JoinRequest, JoinReply];
+  Leave: [LeaveRequest, LeaveReply];
+}
+
+export interface LeaveRequest {
+  nodeId: string;
+}
+
+export type LeaveReply = Record<string, never>;
+
+export interface JoinRequest {
+  nodeId: string;
+  addresses: string[];
+  fingerprint: string;
+}
+
+export interface JoinReply {
+  members: { id: string; address: string }[];
 }
 
 /** Another gRPC service served on the peer's address (the ChatService), added before start(). */
@@ -37,9 +66,16 @@ export interface ServiceRegistration {
 export interface TransportOptions {
   id: NodeId;
   listen: string;
+  /**
+   * A second address served without TLS, for local clients (the CLI) of a TLS peer. Peer RPCs
+   * on it carry no certificate, so `authenticate` refuses them.
+   */
+  clientListen?: string;
   serverCredentials: grpc.ServerCredentials;
   channelCredentials: grpc.ChannelCredentials;
   snapshots: SnapshotStore;
+  /** Extra channel options per destination (TLS: the server name each peer's certificate must show). */
+  channelOptionsFor?: (id: NodeId) => grpc.ChannelOptions;
   /** Identify the peer behind an incoming call (TLS identity); default: trust `from`. */
   authenticate?: (call: grpc.ServerReadableStream<unknown, unknown>, claimed: NodeId) => boolean;
   /** Messages queued per peer before new ones are dropped. */
@@ -70,11 +106,14 @@ export class Transport {
   private readonly service = loadRaftService();
   private closed = false;
   boundPort = 0;
+  clientPort = 0;
 
   constructor(private readonly opts: TransportOptions, private readonly handlers: TransportHandlers) {
     this.server.addService(this.service.service, {
       Stream: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => this.serveStream(call, cb),
       InstallSnapshot: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => this.serveSnapshot(call, cb),
+      Join: (call: grpc.ServerUnaryCall<JoinRequest, JoinReply>, cb: grpc.sendUnaryData<JoinReply>) => this.serveMembership((h) => h.join(call), cb),
+      Leave: (call: grpc.ServerUnaryCall<LeaveRequest, LeaveReply>, cb: grpc.sendUnaryData<LeaveReply>) => this.serveMembership((h) => h.leave(call), cb),
     });
   }
 
@@ -84,12 +123,31 @@ export class Transport {
     this.server.addService(service.definition, service.implementation);
   }
 
-  /** Binds the server; resolves with the bound port. */
+  /** Binds the server (and the client address, if any); resolves with the bound port. */
   async start(): Promise<number> {
-    this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(this.opts.listen, this.opts.serverCredentials, (err, port) => (err ? reject(err) : resolve(port)));
-    });
+    this.boundPort = await this.bind(this.opts.listen, this.opts.serverCredentials);
+    if (this.opts.clientListen !== undefined) this.clientPort = await this.bind(this.opts.clientListen, grpc.ServerCredentials.createInsecure());
     return this.boundPort;
+  }
+
+  private bind(address: string, credentials: grpc.ServerCredentials): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
+    });
+  }
+
+  /** Calls Join or Leave on the member at `address` (see proto/raft.proto). */
+  callMember<M extends keyof MembershipCalls>(
+    method: M, address: string, request: MembershipCalls[M][0], credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions, timeoutMs = 10_000,
+  ): Promise<MembershipCalls[M][1]> {
+    const client = new this.service.client(address, credentials, { ...channelOptions, ...options }) as unknown as MemberClient;
+    return new Promise((resolve, reject) => {
+      client[method](request, { deadline: Date.now() + timeoutMs }, (err, reply) => {
+        client.close();
+        if (err !== null || reply === undefined) reject(err ?? new Error('empty join reply'));
+        else resolve(reply as MembershipCalls[M][1]);
+      });
+    });
   }
 
   setPeer(id: NodeId, address: string): void {
@@ -173,6 +231,17 @@ export class Transport {
     call.on('cancelled', () => this.inbound.delete(end));
   }
 
+  private serveMembership<R>(handle: (h: MembershipHandlers) => Promise<R>, cb: grpc.sendUnaryData<R>): void {
+    const handlers = this.handlers.membership;
+    if (handlers === undefined) {
+      cb({ code: grpc.status.UNIMPLEMENTED, details: 'this peer has a fixed membership (static group)' });
+      return;
+    }
+    handle(handlers).then((reply) => cb(null, reply), (err: Error & { code?: number }) => {
+      cb({ code: err.code ?? grpc.status.UNAVAILABLE, details: err.message });
+    });
+  }
+
   private serveSnapshot(call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>): void {
     let message: Message | null = null;
     let writer: SnapshotWriter | null = null;
@@ -230,6 +299,9 @@ export class Transport {
   }
 }
 
+type MemberClient = grpc.Client & Record<keyof MembershipCalls,
+  (request: unknown, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: unknown) => void) => void>;
+
 type RaftClient = grpc.Client & {
   Stream(cb: grpc.requestCallback<unknown>): grpc.ClientWritableStream<unknown>;
   InstallSnapshot(cb: grpc.requestCallback<unknown>): grpc.ClientWritableStream<unknown>;
@@ -254,7 +326,8 @@ class PeerLink {
     clientCtor: grpc.ServiceClientConstructor,
     private readonly handlers: TransportHandlers,
   ) {
-    this.client = new clientCtor(address, opts.channelCredentials, channelOptions) as unknown as RaftClient;
+    const options = { ...channelOptions, ...opts.channelOptionsFor?.(id) };
+    this.client = new clientCtor(address, opts.channelCredentials, options) as unknown as RaftClient;
     // Connect now and stay connected (keepalive pings), so that reachability is known even for
     // peers we have not needed to send to yet.
     this.client.getChannel().getConnectivityState(true);

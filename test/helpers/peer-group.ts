@@ -6,7 +6,9 @@ import { freePorts } from './ports.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPeerServer, type PeerServer } from '../../main/api/peer-server.js';
+import { groupTls, writeGroupConfig } from '../../main/peer/group-files.js';
 import type { PeerTiming } from '../../main/peer/peer.js';
+import type { PeerTls } from '../../main/security/tls.js';
 import { testScrypt } from './chat-replica.js';
 import { waitFor } from './wait.js';
 
@@ -17,6 +19,12 @@ export interface GroupOptions {
   readonly size?: number;
   /** A write (or a read barrier) that cannot complete in this time fails. */
   readonly writeTimeoutMs?: number;
+  /** Make it a group peer set: mutual TLS with certificates from this group secret. */
+  readonly secret?: Buffer;
+}
+
+async function tlsFor(dataDir: string, secret: Buffer, id: string): Promise<PeerTls> {
+  return (await groupTls(dataDir, writeGroupConfig(dataDir, secret, 'test group'), id)).tls;
 }
 
 export class PeerGroup {
@@ -30,9 +38,10 @@ export class PeerGroup {
     const ids = Array.from({ length: size }, (_, i) => `p${i + 1}`);
     const addresses = (await freePorts(ids.length)).map((port) => `127.0.0.1:${port}`);
     const peers = new Map(ids.map((id, i) => [id, addresses[i] as string]));
-    const started = await Promise.allSettled(ids.map((id, i) => startPeerServer({
+    const started = await Promise.allSettled(ids.map(async (id, i) => startPeerServer({
       dataDir: join(dir, id), id, listen: addresses[i] as string, peers,
       timing: fastTiming, writeTimeoutMs: options.writeTimeoutMs, scrypt: testScrypt,
+      tls: options.secret === undefined ? undefined : await tlsFor(join(dir, id), options.secret, id),
     })));
     const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const group = new PeerGroup(servers, addresses, dir);
@@ -55,6 +64,10 @@ export class PeerGroup {
       const at = this.servers.findIndex((s) => s.peer.id === id);
       return running.includes(at) ? at : undefined;
     }, 'one leader that every running peer knows');
+  }
+
+  dataDir(i: number): string {
+    return join(this.dir, `p${i + 1}`);
   }
 
   server(i: number): PeerServer {

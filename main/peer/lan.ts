@@ -1,0 +1,40 @@
+// A group peer on the LAN: where it can be reached, and the address book fed by discovery.
+// Discovery is a hint (see main/discovery/README.md): an address it reports is only dialled,
+// and TLS then proves (or not) that the node there is the member it claims to be.
+import { formatAddress } from '../discovery/addresses.js';
+import { usableInterfaces } from '../discovery/interfaces.js';
+import type { DiscoveredPeer, Discovery } from '../discovery/index.js';
+import type { Peer } from './peer.js';
+
+/**
+ * The addresses this peer can be reached at: one per usable interface when it listens on all
+ * of them (0.0.0.0), else the one it listens on; loopback when there is nothing else.
+ */
+export function reachableAddresses(listen: string, port: number): string[] {
+  const host = listen.slice(0, listen.lastIndexOf(':'));
+  if (host !== '0.0.0.0' && host !== '' && host !== '[::]') return [formatAddress(host, port)];
+  const usable = usableInterfaces().map((iface) => formatAddress(iface.address, port));
+  return usable.length > 0 ? usable : [formatAddress('127.0.0.1', port)];
+}
+
+/**
+ * Keeps the peer's address book current from discovery (mDNS and the known-peers cache): a
+ * node announcing a new address (a new DHCP lease) is reached there from then on.
+ */
+export function followDiscovery(peer: Peer, discovery: Discovery, groupId: string): void {
+  const learn = (p: DiscoveredPeer) => {
+    const address = p.addresses[0];
+    if (p.groupId === groupId && p.nodeId !== peer.id && address !== undefined) peer.setAddress(p.nodeId, address);
+  };
+  for (const p of discovery.list()) learn(p);
+  discovery.on('up', learn);
+  discovery.on('update', learn);
+}
+
+/** Members of our group to ask for a join: the address given by hand first, then discovery's. */
+export function joinCandidates(discovery: Discovery, groupId: string, manual: string | null): { address: string; nodeId: string | null }[] {
+  const found = discovery.list()
+    .filter((p) => p.groupId === groupId && p.addresses[0] !== undefined)
+    .map((p) => ({ address: p.addresses[0] as string, nodeId: p.nodeId }));
+  return manual === null ? found : [{ address: manual, nodeId: null }, ...found];
+}

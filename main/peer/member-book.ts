@@ -1,0 +1,31 @@
+// What this peer learnt from applied conf-change contexts, kept in its data directory
+// (members.json): each member's pinned certificate fingerprint and last known address. The
+// log entries that carried them are not applied again after a restart (and may be compacted
+// away), so without this file a restarted peer would forget the pins and need discovery to
+// find the members again. It is a local cache of replicated facts, rewritten atomically.
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+const bookSchema = z.object({
+  pins: z.record(z.string(), z.string()),
+  addresses: z.record(z.string(), z.string()),
+});
+
+export type MemberBook = z.infer<typeof bookSchema>;
+
+const fileName = 'members.json';
+
+export function readMemberBook(dataDir: string): MemberBook {
+  const path = join(dataDir, fileName);
+  if (!existsSync(path)) return { pins: {}, addresses: {} };
+  const parsed = bookSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) throw new Error(`${path} is damaged: ${parsed.error.issues[0]?.message ?? 'invalid'}; remove it (members are found again)`);
+  return parsed.data;
+}
+
+export function writeMemberBook(dataDir: string, book: MemberBook): void {
+  const path = join(dataDir, fileName);
+  writeFileSync(`${path}.tmp`, JSON.stringify(book, null, 2) + '\n');
+  renameSync(`${path}.tmp`, path);
+}
