@@ -1,0 +1,148 @@
+// `npm run bench`: Quorum Chat against etcd on this machine, one after the other, same group
+// size (5), same durability (fsync on), same 100-byte writes. See scripts/README.md.
+//
+//   npm run bench -- [--seconds 10] [--failover-trials 10] [--out docs/bench/latest.json]
+//                    [--catchup N]            (a follower N messages behind: time to catch up)
+//                    [--startup-messages N]   (N more messages stored, all peers restarted: time to serve, peak RSS)
+//                    [--cpu-prof DIR]         (a CPU profile of every Quorum Chat peer, DIR/<pid>.cpuprofile)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EtcdCluster, ensureEtcd } from './etcd.js';
+import { closedLoop, failover, type FailoverResult, type LoadResult } from './measure.js';
+import { QuorumGroup } from './quorum.js';
+import { machine, notMeasured, ratios, table, type Results } from './report.js';
+import type { BenchSystem } from './system.js';
+
+const senderLevels = [1, 16, 64, 256];
+const fullSeconds = 10;
+const fullTrials = 10;
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: String(fullSeconds) },
+    'failover-trials': { type: 'string', default: String(fullTrials) },
+    out: { type: 'string', default: 'docs/bench/latest.json' },
+    catchup: { type: 'string' },
+    'startup-messages': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+  },
+});
+const seconds = positive(values.seconds, '--seconds');
+const trials = positive(values['failover-trials'], '--failover-trials');
+const catchupMessages = values.catchup === undefined ? null : positive(values.catchup, '--catchup');
+const startupMessages = values['startup-messages'] === undefined ? null : positive(values['startup-messages'], '--startup-messages');
+// Enough to open connections and warm the JIT without eating into a short development run.
+const warmupSeconds = Math.min(2, seconds / 2);
+const log = (line: string) => console.log(line);
+
+/** The system running now, so that a failure or Ctrl-C stops it before we exit. */
+let running: BenchSystem | null = null;
+
+function positive(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number`);
+  return n;
+}
+
+type Start<S> = (size: number, track: (s: BenchSystem) => void) => Promise<S>;
+
+/** Starts a 5-member system, runs `fn` on it and always destroys it (start() cleans up its own failures). */
+async function withSystem<S extends BenchSystem, T>(start: Start<S>, fn: (s: S) => Promise<T>): Promise<T> {
+  const system = await start(5, (s) => { running = s; });
+  try {
+    return await fn(system);
+  } finally {
+    running = null;
+    await system.destroy();
+  }
+}
+
+async function loadLevels(system: BenchSystem, via: 'leader' | 'follower'): Promise<LoadResult[]> {
+  const leader = await system.leader();
+  const id = via === 'leader' ? leader : system.memberIds.find((m) => m !== leader) as string;
+  const target = await system.target(id);
+  try {
+    const results: LoadResult[] = [];
+    for (const senders of senderLevels) {
+      const r = await closedLoop(target, senders, seconds, warmupSeconds);
+      log(`${system.name} via ${via} (${id}), ${senders} senders: ${r.writesPerSecond} writes/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors`);
+      results.push(r);
+    }
+    return results;
+  } finally {
+    target.close();
+  }
+}
+
+async function benchEtcd(): Promise<{ leader: LoadResult[]; failover: FailoverResult }> {
+  log('starting a 5-member etcd cluster');
+  return withSystem(EtcdCluster.start, async (etcd) => ({
+    leader: await loadLevels(etcd, 'leader'),
+    failover: await failover(etcd, trials, log),
+  }));
+}
+
+async function benchQuorum(): Promise<Results['quorumChat']> {
+  log('starting a 5-peer Quorum Chat group');
+  const profileDir = values['cpu-prof'] ?? null;
+  if (profileDir !== null) mkdirSync(profileDir, { recursive: true });
+  return withSystem((size, track) => QuorumGroup.start(size, track, profileDir), async (quorum) => ({
+    leader: await loadLevels(quorum, 'leader'),
+    follower: await loadLevels(quorum, 'follower'),
+    failover: await failover(quorum, trials, log),
+    catchup: catchupMessages === null ? notMeasured : await catchup(quorum, catchupMessages),
+    startup: startupMessages === null ? notMeasured : await startup(quorum, startupMessages),
+  }));
+}
+
+async function catchup(quorum: QuorumGroup, messages: number): Promise<{ messages: number; ms: number }> {
+  const ms = await quorum.catchup(messages);
+  log(`quorum-chat catch-up: a follower ${messages} messages behind applied them all ${ms} ms after its restart`);
+  return { messages, ms };
+}
+
+async function startup(quorum: QuorumGroup, messages: number): Promise<Exclude<Results['quorumChat']['startup'], string>> {
+  const r = await quorum.startup(messages);
+  log(`quorum-chat start-up with ${messages} more messages: all peers serving after ${r.startMs} ms, peak RSS ${r.peakRssMb} MB`);
+  return r;
+}
+
+async function main(): Promise<void> {
+  const etcdVersion = ensureEtcd(log);
+  const etcd = await benchEtcd();
+  const quorumChat = await benchQuorum();
+  const results: Results = {
+    smoke: seconds < fullSeconds || trials < fullTrials,
+    measuredAt: new Date().toISOString(),
+    machine: machine(etcdVersion),
+    settings: { members: 5, payloadBytes: 100, seconds, warmupSeconds, failoverTrials: trials },
+    etcd, quorumChat, ratios: ratios(etcd, quorumChat),
+  };
+  console.log(`\n${table(results)}\n`);
+  mkdirSync(dirname(values.out), { recursive: true });
+  writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
+  log(`written to ${values.out}${results.smoke ? ' (marked "smoke": a short run, not for the README)' : ''}`);
+}
+
+/**
+ * Ctrl-C or SIGTERM: stop whatever runs (kill all members, remove data), then exit. A Ctrl-C
+ * reaches us twice (from the terminal and relayed by tsx), so later signals are ignored rather
+ * than left to the default action, which would kill us before the clean-up is done.
+ */
+let stopping = false;
+function onSignal(): void {
+  if (stopping) return;
+  stopping = true;
+  log('interrupted: stopping everything the benchmark started');
+  void (running?.destroy() ?? Promise.resolve()).finally(() => process.exit(130));
+}
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+try {
+  await main();
+} catch (err) {
+  console.error(`bench failed: ${(err as Error).stack ?? String(err)}`);
+  process.exitCode = 1;
+}

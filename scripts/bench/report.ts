@@ -1,0 +1,72 @@
+// The results document (docs/bench/latest.json) and the table printed from it.
+import { spawnSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import type { FailoverResult, LoadResult } from './measure.js';
+
+export const notMeasured = 'not measured';
+
+export interface Results {
+  readonly smoke: boolean;
+  readonly measuredAt: string;
+  readonly machine: Record<string, string | number>;
+  readonly settings: Record<string, number>;
+  readonly etcd: { readonly leader: LoadResult[]; readonly failover: FailoverResult };
+  readonly quorumChat: {
+    readonly leader: LoadResult[];
+    readonly follower: LoadResult[];
+    readonly failover: FailoverResult;
+    readonly catchup: { readonly messages: number; readonly ms: number } | string;
+    readonly startup: { readonly messages: number; readonly startMs: number; readonly peakRssMb: number } | string;
+  };
+  readonly ratios: Record<string, number>;
+}
+
+export function machine(etcdVersion: string): Record<string, string | number> {
+  const lscpu = spawnSync('lscpu', { encoding: 'utf8' }).stdout ?? '';
+  return {
+    cpuModel: cpus()[0]?.model ?? /Model name:\s*(.+)/.exec(lscpu)?.[1] ?? 'unknown',
+    cores: cpus().length,
+    memoryMb: Math.round(totalmem() / 2 ** 20),
+    node: process.version,
+    etcd: etcdVersion,
+  };
+}
+
+/** Quorum Chat (through its leader) divided by etcd: >1 is better for throughput, <1 for latency and failover. */
+export function ratios(etcd: Results['etcd'], quorum: Results['quorumChat']): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const e of etcd.leader) {
+    const q = quorum.leader.find((r) => r.senders === e.senders);
+    if (q === undefined) continue;
+    out[`throughput_${e.senders}`] = ratio(q.writesPerSecond, e.writesPerSecond);
+    out[`p50_${e.senders}`] = ratio(q.p50Ms, e.p50Ms);
+    out[`p99_${e.senders}`] = ratio(q.p99Ms, e.p99Ms);
+  }
+  out.failover_p50 = ratio(quorum.failover.p50Ms, etcd.failover.p50Ms);
+  out.failover_max = ratio(quorum.failover.maxMs, etcd.failover.maxMs);
+  return out;
+}
+
+function ratio(a: number, b: number): number {
+  return Math.round((a / b) * 100) / 100;
+}
+
+export function table(r: Results): string {
+  const cell = (l: LoadResult | undefined) => (l === undefined ? '-' : `${l.writesPerSecond} w/s ${l.p50Ms}/${l.p99Ms} ms`);
+  const rows = [['senders', 'etcd (leader)', 'Quorum Chat (leader)', 'Quorum Chat (follower)', 'ratio w/s']];
+  for (const e of r.etcd.leader) {
+    const at = (list: LoadResult[]) => list.find((x) => x.senders === e.senders);
+    rows.push([String(e.senders), cell(e), cell(at(r.quorumChat.leader)), cell(at(r.quorumChat.follower)),
+      String(r.ratios[`throughput_${e.senders}`] ?? '-')]);
+  }
+  const fo = (f: FailoverResult) => `p50 ${f.p50Ms} ms, max ${f.maxMs} ms`;
+  rows.push(['failover', fo(r.etcd.failover), fo(r.quorumChat.failover), '', String(r.ratios.failover_p50)]);
+  const c = r.quorumChat.catchup;
+  rows.push(['catch-up', '', typeof c === 'string' ? c : `${c.messages} messages behind: ${c.ms} ms`, '', '']);
+  const st = r.quorumChat.startup;
+  rows.push(['start-up/RSS', '', typeof st === 'string' ? st : `+${st.messages} messages: serving in ${st.startMs} ms, peak RSS ${st.peakRssMb} MB`, '', '']);
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length)));
+  const lines = rows.map((row) => row.map((v, c) => v.padEnd(widths[c] ?? 0)).join('  ').trimEnd());
+  lines.splice(1, 0, '(load cells: writes/s p50/p99 latency; ratio = Quorum Chat leader / etcd)');
+  return lines.join('\n');
+}

@@ -1,0 +1,30 @@
+// What the measurements need from a replicated system under test, so that one closed-loop
+// runner and one failover routine serve both etcd and Quorum Chat.
+
+/** Somewhere to send writes: each write resolves once it is committed. */
+export interface WriteTarget {
+  /**
+   * One 100-byte write on behalf of logical sender `sender` (a sender's writes never overlap,
+   * so a system with client sessions can number them in order).
+   */
+  write(sender: number): Promise<void>;
+  close(): void;
+}
+
+export interface BenchSystem {
+  readonly name: string;
+  readonly memberIds: readonly string[];
+  /** The current leader's id, once every running member agrees on one. */
+  leader(): Promise<string>;
+  /** A target that talks only to member `id`. */
+  target(id: string): Promise<WriteTarget>;
+  /** SIGKILLs a member and waits until its process is gone. */
+  kill(id: string): Promise<void>;
+  /** Restarts a killed member and waits until the group is whole and has a leader again. */
+  restart(id: string): Promise<void>;
+  /** Stops everything this system started and removes its data; safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+/** 100 bytes of payload, the same for both systems. */
+export const payload = 'x'.repeat(100);
