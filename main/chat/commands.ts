@@ -30,6 +30,8 @@ export const commandSchema = z.discriminatedUnion('t', [
   z.strictObject({ ...header, t: z.literal('joinChannel'), actor: id, channel: id }),
   z.strictObject({ ...header, t: z.literal('leaveChannel'), actor: id, channel: id }),
   z.strictObject({ ...header, t: z.literal('postChannel'), actor: id, channel: id, text }),
+  /** A member pins its own certificate (members.ts); proposed by peers, never by chat clients. */
+  z.strictObject({ ...header, t: z.literal('pinMember'), node: z.string().min(1).max(256), context: z.string().min(1).max(4096) }),
 ]);
 
 export type Command = z.infer<typeof commandSchema>;
@@ -53,6 +55,8 @@ export interface CommandValues {
   joinChannel: Record<string, never>;
   leaveChannel: Record<string, never>;
   postChannel: { messageId: number };
+  /** False when the node already had a row (first writer wins). */
+  pinMember: { pinned: boolean };
 }
 
 export type ChatResult<T extends CommandType = CommandType> =

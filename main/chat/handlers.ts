@@ -4,21 +4,30 @@
 import type { Db } from '../storage/sqlite.js';
 import type { CommandOf, CommandType, CommandValues } from './commands.js';
 import { ChatError } from './errors.js';
+import { MemberRows } from './members.js';
 import { isPasswordHash } from './password.js';
 import { checkChannelName, checkMessageText, checkRecipient, checkUsername, nameKey } from './rules.js';
 
 /** #general is created by the first migration, so it has the first channel id everywhere. */
 export const generalChannelId = 1;
 
-export type HandlerMap = { readonly [K in CommandType]: (cmd: CommandOf<K>) => CommandValues[K] };
+/** `index`: the log index of the entry being applied. */
+export type HandlerMap = { readonly [K in CommandType]: (cmd: CommandOf<K>, index: number) => CommandValues[K] };
 type Cmd<K extends CommandType> = CommandOf<K>;
 type Value<K extends CommandType> = CommandValues[K];
 
 export class Handlers implements HandlerMap {
   private readonly s;
+  private readonly members: MemberRows;
 
   constructor(db: Db) {
     this.s = prepareStatements(db);
+    this.members = new MemberRows(db);
+  }
+
+  /** Fills a missing members row only: a pin is never overwritten by this command. */
+  pinMember(cmd: Cmd<'pinMember'>, index: number): Value<'pinMember'> {
+    return { pinned: this.members.insertIfAbsent(cmd.node, cmd.context, index) };
   }
 
   createAccount(cmd: Cmd<'createAccount'>): Value<'createAccount'> {

@@ -1,6 +1,7 @@
 // The replicated state machine: applies committed entries to chat.db. A whole batch of entries
 // and the new applied index commit in one SQLite transaction, so after a crash every entry has
 // been applied exactly once or not at all. Same log in, same database out, on every replica.
+import { decodeConfChange } from '../raft/confchange.js';
 import { EntryType, type Entry } from '../raft/types.js';
 import { AppliedIndex, type AppliedPosition } from '../storage/applied.js';
 import { crashPoint } from '../storage/crash.js';
@@ -8,6 +9,7 @@ import type { Db } from '../storage/sqlite.js';
 import { decodeCommand, errorResult, peekHeader, type ChatResult, type Command, type CommandValues } from './commands.js';
 import { ChatError } from './errors.js';
 import { Handlers } from './handlers.js';
+import { MemberRows } from './members.js';
 import { ClientSessions } from './sessions.js';
 
 export interface AppliedCommand {
@@ -26,17 +28,19 @@ export class ChatMachine {
   private readonly appliedIndex: AppliedIndex;
   private readonly sessions: ClientSessions;
   private readonly handlers: Handlers;
+  private readonly members: MemberRows;
   private readonly applyAll: (entries: readonly Entry[]) => AppliedCommand[];
   /** Runs one command in a savepoint, so that a refused command leaves no trace. */
-  private readonly runCommand: (cmd: Command) => CommandValues[keyof CommandValues];
+  private readonly runCommand: (cmd: Command, index: number) => CommandValues[keyof CommandValues];
   private position: AppliedPosition;
 
   constructor(db: Db) {
     this.appliedIndex = new AppliedIndex(db);
     this.sessions = new ClientSessions(db);
     this.handlers = new Handlers(db);
+    this.members = new MemberRows(db);
     this.applyAll = db.transaction((entries: readonly Entry[]) => this.applyInTransaction(entries));
-    this.runCommand = db.transaction((cmd: Command) => this.handlers[cmd.t](cmd as never));
+    this.runCommand = db.transaction((cmd: Command, index: number) => this.handlers[cmd.t](cmd as never, index));
     this.position = this.appliedIndex.get();
   }
 
@@ -47,7 +51,8 @@ export class ChatMachine {
 
   /**
    * Applies committed entries, which must follow the applied index without gap or overlap.
-   * Returns one result per command entry (no-op and conf-change entries only advance the index).
+   * Returns one result per command entry. A conf change updates the members table (pinned
+   * certificates); a no-op only advances the index.
    * Throws, applying nothing, on a database failure: the caller must stop, not skip the batch.
    */
   applyBatch(entries: readonly Entry[]): AppliedCommand[] {
@@ -69,11 +74,24 @@ export class ChatMachine {
       }
       previous = entry.index;
       if (entry.type === EntryType.Normal && entry.data.length > 0) results.push(this.applyEntry(entry));
+      else if (entry.type === EntryType.ConfChange) this.applyConfChange(entry);
     }
     const last = entries[entries.length - 1] as Entry;
     this.appliedIndex.set(last.index, last.term);
     crashPoint('apply:torn');
     return results;
+  }
+
+  /**
+   * A member added with a context has it recorded (replacing any older row: a re-added node may
+   * have a new certificate); a removed member's row goes. Bootstrap and promote change nothing.
+   */
+  private applyConfChange(entry: Entry): void {
+    const cc = decodeConfChange(entry.data);
+    if (cc.type === 'remove') this.members.remove(cc.node);
+    else if ((cc.type === 'addLearner' || cc.type === 'addVoter') && cc.context !== undefined && cc.context !== '') {
+      this.members.upsert(cc.node, cc.context, entry.index);
+    }
   }
 
   private applyEntry(entry: Entry): AppliedCommand {
@@ -91,14 +109,14 @@ export class ChatMachine {
       const expired = new ChatError('session-expired', `command ${cmd.s} of client ${cmd.c} is too old to tell whether it was applied`);
       return { ...base, result: errorResult(expired), duplicate: false };
     }
-    const result = this.execute(cmd);
+    const result = this.execute(cmd, entry.index);
     this.sessions.record(cmd.c, cmd.s, result, session.maxSeq);
     return { ...base, result, duplicate: false };
   }
 
-  private execute(cmd: Command): ChatResult {
+  private execute(cmd: Command, index: number): ChatResult {
     try {
-      return { ok: true, value: this.runCommand(cmd) };
+      return { ok: true, value: this.runCommand(cmd, index) };
     } catch (err) {
       if (err instanceof ChatError) return errorResult(err);
       throw err;

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { ChatResult, Command } from '../chat/commands.js';
 import { encodeCommand } from '../chat/commands.js';
 import { ChatMachine, type AppliedCommand } from '../chat/machine.js';
+import { MemberRows } from '../chat/members.js';
 import { chatSchema } from '../chat/migrations/index.js';
 import { ChatQueries } from '../chat/queries.js';
 import { decodeConfChange } from '../raft/confchange.js';
@@ -23,7 +24,7 @@ import {
 } from '../transport/transport.js';
 import type { AutopilotRunner } from './autopilot-runner.js';
 import { readMemberBook, writeMemberBook } from './member-book.js';
-import { memberContextOf } from './member-context.js';
+import { encodeMemberContext, memberContextOf } from './member-context.js';
 import { NoQuorumError, PeerStoppedError, TimeoutError } from './errors.js';
 import { Waiters } from './waiters.js';
 
@@ -105,8 +106,15 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly peers: Map<NodeId, string>;
   private readonly log: Logger;
   private readonly tls: PeerTls | undefined;
-  /** Certificate fingerprints pinned by the membership (conf-change contexts), by node. */
+  /**
+   * Certificate fingerprints learnt from applied conf-change contexts (and members.json), by
+   * node: the fallback when the replicated members table (memberRows) has no row for a node.
+   */
   private readonly pins: Map<NodeId, string>;
+  /** The members table of the local replica: the pins the replicated state carries. */
+  private memberRows: MemberRows;
+  /** A pinMember command for this node is on its way. */
+  private pinning = false;
   private readonly dataDir: string;
   /** Automatic membership (group peers); started by whoever runs the group. */
   autopilot: AutopilotRunner | null = null;
@@ -142,6 +150,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.tls = opts.tls;
     this.machine = new ChatMachine(storage.stateDb);
     this.chatQueries = new ChatQueries(storage.stateDb);
+    this.memberRows = new MemberRows(storage.stateDb);
   }
 
   /** Opens the data directory, restores the core and starts serving peers. */
@@ -184,7 +193,10 @@ export class Peer extends EventEmitter<PeerEvents> {
     await this.transport.start();
     for (const [id, address] of this.peers) if (id !== this.id) this.transport.setPeer(id, address);
     this.ticker = setInterval(() => this.receive(() => this.node.tick()), this.timing.tickMs);
-    this.retrier = setInterval(() => this.retryPending(Date.now() - retryProposalsMs), retryProposalsMs);
+    this.retrier = setInterval(() => {
+      this.retryPending(Date.now() - retryProposalsMs);
+      this.pinSelf();
+    }, retryProposalsMs);
     this.scheduleReady();
   }
 
@@ -302,8 +314,34 @@ export class Peer extends EventEmitter<PeerEvents> {
   authenticate(call: Parameters<typeof callIdentity>[0], claimed: NodeId): boolean {
     const who = callIdentity(call);
     if (who === null || who.nodeId !== claimed) return false;
-    const pinned = this.pins.get(claimed);
+    const pinned = this.pinnedFingerprint(claimed);
     return pinned === undefined || pinned === who.fingerprint;
+  }
+
+  /**
+   * The certificate fingerprint the membership pins for `id`: the replicated members table's
+   * (which snapshots carry, and which holds the founder's own pin), else one learnt from an
+   * applied conf-change context.
+   */
+  pinnedFingerprint(id: NodeId): string | undefined {
+    return memberContextOf(this.memberRows.context(id))?.fingerprint ?? this.pins.get(id);
+  }
+
+  /**
+   * A member of a TLS group that has no row in the members table (the founder: the bootstrap
+   * entry has no context) proposes one for itself, pinning its own certificate. The state
+   * machine only fills a missing row, so this never replaces a pin. Retried until it lands.
+   */
+  private pinSelf(): void {
+    if (this.tls === undefined || this.stopped || this.pinning || this.soft.leader === null) return;
+    if (!this.isMember(this.id) || this.memberRows.context(this.id) !== undefined) return;
+    const address = this.peers.get(this.id);
+    const context = encodeMemberContext({ addresses: address === undefined ? [] : [address], fingerprint: this.tls.fingerprint });
+    const now = Date.now();
+    this.pinning = true;
+    this.write({ c: `pin:${this.id}`.slice(0, 64), s: now, at: now, t: 'pinMember', node: this.id, context })
+      .catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'pinning this node\'s certificate failed; retrying'))
+      .finally(() => { this.pinning = false; });
   }
 
   /** A message arrived from `from`: note when, then step it into the core. */
@@ -478,6 +516,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.storage.installSnapshot(rd.snapshot as NonNullable<Ready['snapshot']>);
     this.machine = new ChatMachine(this.storage.stateDb);
     this.chatQueries = new ChatQueries(this.storage.stateDb);
+    this.memberRows = new MemberRows(this.storage.stateDb);
   }
 
   private apply(entries: readonly Entry[]): void {
@@ -496,7 +535,10 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (leaderMoved) this.log.info({ role: soft.role, leader: soft.leader, term: soft.term }, 'leadership changed');
     this.soft = soft;
     this.emit('leader', soft);
-    if (leaderMoved && soft.leader !== null) this.retryPending(Infinity);
+    if (leaderMoved && soft.leader !== null) {
+      this.retryPending(Infinity);
+      this.pinSelf();
+    }
   }
 
   /**

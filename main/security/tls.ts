@@ -16,6 +16,8 @@ export interface PeerTls {
   readonly anyMember: grpc.ChannelCredentials;
   /** Channel options for reaching `nodeId`: its certificate must name it. */
   channelOptions(nodeId: string): grpc.ChannelOptions;
+  /** This node's certificate fingerprint (what the membership pins for it). */
+  readonly fingerprint: string;
 }
 
 export function peerTls(authority: GroupAuthority, node: NodeCertificate): PeerTls {
@@ -27,6 +29,7 @@ export function peerTls(authority: GroupAuthority, node: NodeCertificate): PeerT
     channel: grpc.credentials.createSsl(ca, key, cert),
     anyMember: grpc.credentials.createSsl(ca, key, cert, { checkServerIdentity: () => undefined }),
     channelOptions: (nodeId) => ({ 'grpc.ssl_target_name_override': nodeId, 'grpc.default_authority': nodeId }),
+    fingerprint: node.fingerprint,
   };
 }
 

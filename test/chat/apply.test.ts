@@ -102,7 +102,7 @@ describe('entries that are not commands', () => {
     assert.deepEqual([applied?.clientId, applied?.seq], ['me', 9]);
   });
 
-  test('no-op and conf-change entries only advance the applied index', async (t) => {
+  test('no-op entries and conf changes without a member context only advance the applied index', async (t) => {
     const { r } = await pair(t);
     const before = r.hash();
     const index = r.machine.applied().index;
@@ -181,5 +181,36 @@ describe('determinism', () => {
     const after = r.hash();
     r.db.prepare("UPDATE messages SET body = 'y'").run();
     assert.equal(new Set([before, after, r.hash()]).size, 3);
+  });
+});
+
+describe('the members table (pinned certificates)', () => {
+  const context = (fp: string) => JSON.stringify({ addresses: [], fingerprint: fp.repeat(64) });
+  const rows = (r: ChatReplica) => r.db.prepare('SELECT node_id AS node, context, updated_index AS at FROM members ORDER BY node_id').all();
+  const pin = (node: string, ctx: string, s: number): Command => ({ c: 'peer', s, at: 0, t: 'pinMember', node, context: ctx });
+
+  test('conf changes with a context write it, a removal deletes it, bootstrap and promote change nothing', (t) => {
+    const r = ChatReplica.open(t);
+    const base = r.machine.applied().index;
+    r.applyData([encodeConfChange({ type: 'bootstrap', conf: { voters: ['n1'], learners: [] } })], EntryType.ConfChange);
+    r.applyData([encodeConfChange({ type: 'addLearner', node: 'n2', context: context('a') })], EntryType.ConfChange);
+    r.applyData([encodeConfChange({ type: 'promote', node: 'n2' })], EntryType.ConfChange);
+    r.applyData([encodeConfChange({ type: 'addVoter', node: 'n3', context: context('b') })], EntryType.ConfChange);
+    assert.deepEqual(rows(r), [{ node: 'n2', context: context('a'), at: base + 2 }, { node: 'n3', context: context('b'), at: base + 4 }]);
+    r.applyData([encodeConfChange({ type: 'remove', node: 'n2' })], EntryType.ConfChange);
+    assert.deepEqual(rows(r).map((x) => (x as { node: string }).node), ['n3']);
+  });
+
+  test('pinMember fills a missing row only: the first writer wins', (t) => {
+    const r = ChatReplica.open(t);
+    r.applyData([encodeConfChange({ type: 'addLearner', node: 'n2', context: context('a') })], EntryType.ConfChange);
+    const results = r.applyCommands([pin('n1', context('c'), 1), pin('n1', context('d'), 2), pin('n2', context('e'), 3)]);
+    assert.deepEqual(results.map((x) => x.result), [true, false, false].map((pinned) => ({ ok: true, value: { pinned } })));
+    assert.deepEqual(rows(r).map((x) => (x as { context: string }).context), [context('c'), context('a')]);
+  });
+
+  test('clients cannot ask for pinMember', async (t) => {
+    const r = ChatReplica.open(t);
+    await assert.rejects(r.prepare({ t: 'pinMember', node: 'n1', context: context('a') } as never), /proposed by peers/);
   });
 });

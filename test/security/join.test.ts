@@ -10,6 +10,7 @@ import { defaultAutopilot } from '../../main/autopilot/autopilot.js';
 import { AutopilotRunner } from '../../main/peer/autopilot-runner.js';
 import { groupTls, writeGroupConfig } from '../../main/peer/group-files.js';
 import { joinGroup, membershipHandlers } from '../../main/peer/join.js';
+import { readMemberBook } from '../../main/peer/member-book.js';
 import { groupAuthority, issueNodeCertificate } from '../../main/security/certificates.js';
 import { createGroupSecret } from '../../main/security/group-secret.js';
 import { peerTls } from '../../main/security/tls.js';
@@ -22,15 +23,15 @@ import { waitFor } from '../helpers/wait.js';
 const timing = { tickMs: 10, electionTicks: 10, heartbeatTicks: 2 };
 
 /** A group peer: a founder (one-voter group) when `joinVia` is null, else a joiner through it. */
-async function startGroupPeer(dir: string, secret: Buffer, id: string, joinVia: string | null, joinWithinMs = 10_000): Promise<{ server: PeerServer; address: string }> {
+async function startGroupPeer(dir: string, secret: Buffer, id: string, joinVia: string | null, joinWithinMs = 10_000, snapshotEvery?: number): Promise<{ server: PeerServer; address: string; fingerprint: string }> {
   const founder = joinVia === null;
   const [port] = await freePorts(1);
   const address = `127.0.0.1:${port}`;
   const dataDir = join(dir, id);
-  const { tls } = await groupTls(dataDir, writeGroupConfig(dataDir, secret, 'test'), id);
+  const { tls, node } = await groupTls(dataDir, writeGroupConfig(dataDir, secret, 'test'), id);
   const server = await startPeerServer({
     dataDir, id, listen: address, peers: new Map(founder ? [[id, address]] : []), timing, scrypt: testScrypt,
-    tls, membership: membershipHandlers,
+    tls, membership: membershipHandlers, ...(snapshotEvery === undefined ? {} : { snapshotEvery }),
   });
   running.push(server);
   if (joinVia !== null) {
@@ -38,7 +39,7 @@ async function startGroupPeer(dir: string, secret: Buffer, id: string, joinVia: 
     const signal = AbortSignal.timeout(joinWithinMs);
     await joinGroup(server.peer, { addresses: () => [address], candidates: members, retryMs: 100, signal });
   }
-  return { server, address };
+  return { server, address, fingerprint: node.fingerprint };
 }
 
 /** Peers of the running test, stopped before its temporary directory goes. */
@@ -91,6 +92,45 @@ describe('joining a group over TLS', () => {
     await waitFor(() => founder.server.peer.status().conf.voters.length === 3, 'both learners promoted');
     const decisions = (await founder.server.session().status()).autopilot;
     assert.deepEqual(decisions.map((d) => [d.action, d.outcome]), [['promote', 'done'], ['promote', 'done']]);
+  });
+
+  it('pins the founder\'s certificate in the replicated members table', async (t) => {
+    const dir = groupDir(t);
+    const secret = createGroupSecret();
+    const founder = await startGroupPeer(dir, secret, 'n-founder', null);
+    const { fingerprint } = founder;
+    await waitFor(() => founder.server.peer.pinnedFingerprint('n-founder') === fingerprint, 'the founder to pin itself');
+    // Another certificate naming the founder, from the same group CA, is refused.
+    const authority = await groupAuthority(secret);
+    const forged = peerTls(authority, await issueNodeCertificate(authority, 'n-founder'));
+    const second = await startGroupPeer(dir, secret, 'n-second', founder.address);
+    await waitFor(() => second.server.peer.pinnedFingerprint('n-founder') === fingerprint, 'the joiner to learn the founder\'s pin');
+    await assertForgedVoteRefused(second.server.peer, second.address, forged, 'n-founder');
+  });
+
+  it('a joiner that catches up from a snapshot still knows every pin', async (t) => {
+    const dir = groupDir(t);
+    const secret = createGroupSecret();
+    const snapshotEvery = 5;
+    const founder = await startGroupPeer(dir, secret, 'n-founder', null, 10_000, snapshotEvery);
+    await waitFor(() => founder.server.peer.leaderId() === 'n-founder', 'the founder to lead its one-voter group');
+    const second = await startGroupPeer(dir, secret, 'n-second', founder.address, 10_000, snapshotEvery);
+    const secondPin = second.fingerprint;
+    assert.equal(founder.server.peer.pinnedFingerprint('n-second'), secondPin, 'n-second is pinned');
+    // Enough writes that the conf changes are compacted away on the founder.
+    let applied = 0;
+    for (let i = 0; i < 4 * snapshotEvery; i++) applied = (await founder.server.session().register(`user${i}`, 'correct horse')).appliedIndex;
+    await second.server.peer.waitApplied(applied);
+    const third = await startGroupPeer(dir, secret, 'n-third', founder.address, 10_000, snapshotEvery);
+    await third.server.peer.waitApplied(applied);
+    // It never applied n-second's conf change (compacted): only the snapshot can tell it the pin.
+    assert.equal(readMemberBook(join(dir, 'n-third')).pins['n-second'], undefined, 'n-third caught up from a snapshot');
+    assert.equal(third.server.peer.pinnedFingerprint('n-second'), secondPin, 'the snapshot carried n-second\'s pin');
+    assert.equal(third.server.peer.pinnedFingerprint('n-founder'), founder.server.peer.pinnedFingerprint('n-founder'));
+    assert.ok(third.server.peer.pinnedFingerprint('n-founder') !== undefined, 'the snapshot carried the founder\'s pin');
+    const authority = await groupAuthority(secret);
+    const impostor = peerTls(authority, await issueNodeCertificate(authority, 'n-second'));
+    await assertForgedVoteRefused(third.server.peer, third.address, impostor, 'n-second');
   });
 
   it('refuses a node without the secret', async (t) => {
