@@ -52,6 +52,14 @@ test('learners join, a cut link heals, a moved peer rejoins, a dead voter is rep
   const replaced = await group.until(h1, (s) => !s.voters.includes(deadId) && !s.learners.includes(deadId) && s.voters.length === 5,
     'the dead voter replaced', 45_000);
   assert.equal(replaced.learners.length, 1);
+
+  // With five live voters again, the group tolerates two more failures: stop two voters
+  // (not h1, through which we write) and a write still commits.
+  const twoVoters = hosts.filter((h) => h !== h1 && h !== dead && replaced.voters.includes(ids.get(h) ?? '')).slice(0, 2);
+  assert.equal(twoVoters.length, 2);
+  for (const h of twoVoters) await group.peers.get(h)?.stop();
+  const afterTwoDown = write(net, h1, 'dave');
+  assert.ok(afterTwoDown > afterMove, 'the write committed with two voters down');
 });
 
 /** Registers an account through the peer in `host`; returns the index it was applied at. */
