@@ -48,6 +48,7 @@ export async function startGroupServer(options: GroupServerOptions): Promise<Gro
   const joined = peer.isMember(peer.id) ? Promise.resolve() : joinGroup(peer, {
     addresses, signal: abort.signal,
     candidates: () => joinCandidates(discovery, group.groupId, joinAddress).filter((c) => c.nodeId !== peer.id),
+    onAttemptFailed: (address, err) => options.logger?.warn({ address, err: err.message }, 'join attempt failed'),
   }).then(() => undefined);
   joined.catch(() => undefined); // only rejects when stopped before joining
   return {

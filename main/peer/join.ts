@@ -112,6 +112,8 @@ export interface JoinOptions {
   readonly candidates: () => { address: string; nodeId: string | null }[];
   readonly retryMs?: number;
   readonly signal?: AbortSignal;
+  /** A member could not be reached or refused us (for the log: a join that never ends says why). */
+  readonly onAttemptFailed?: (address: string, err: Error) => void;
 }
 
 /**
@@ -128,8 +130,9 @@ export async function joinGroup(peer: Peer, options: JoinOptions): Promise<strin
         const reply = await peer.askMember('Join', address, { nodeId: peer.id, addresses: options.addresses(), fingerprint: '' }, nodeId);
         for (const m of reply.members) if (m.id !== peer.id) peer.setAddress(m.id, m.address);
         return address;
-      } catch {
+      } catch (err) {
         // not reachable, not a member of our group, or busy: try the next one
+        options.onAttemptFailed?.(address, err as Error);
       }
     }
     await new Promise((resolve) => setTimeout(resolve, retryMs));

@@ -508,6 +508,10 @@ export class Peer extends EventEmitter<PeerEvents> {
     for (const rs of rd.readStates) this.readIndexes.resolve(rs.context, rs.index);
     this.node.advance(rd);
     if (rd.softState !== null) this.leaderChanged(rd.softState);
+    if (rd.committed.length > 0) this.maybeCompact(); // only applying can make a snapshot due
+  }
+
+  private maybeCompact(): void {
     const meta = this.storage.maybeSnapshot();
     if (meta !== null) this.node.compact(meta.index, new Uint8Array(0));
   }

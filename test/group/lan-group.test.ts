@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Host } from '../netns/network.js';
 import { CliProcess, groupNetwork, runCli, statusOf } from './group-host.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Learners are promoted after 1 s of health instead of 10 s: the rule is the same, the test shorter.
 const env = { QC_AUTOPILOT_STABILIZATION_MS: '1000' };
@@ -44,7 +45,10 @@ test('five peers with no addresses form one group of five voters; a stranger get
   ]);
   group.extra.push(intruder);
   await intruder.line(/^listening on (\S+)$/);
-  await new Promise((resolve) => setTimeout(resolve, 3_000)); // a few join attempts (one a second)
+  // Wait until its join loop is over: refused by our group's member, it ends up in its own group
+  // (found by mDNS on its host). Only then is "nobody was added" a settled answer.
+  await waitFor(() => intruder.errorOutput.includes(`"address":"${h1.address}:7400"`) && intruder.errorOutput.includes('join attempt failed') &&
+    intruder.errorOutput.includes('member of the group'), 'the intruder to be refused, then to join its own group', { timeoutMs: 30_000, intervalMs: 100 });
   const after = statusOf(net, h1);
   assert.deepEqual([after?.voters.length, after?.learners.length], [5, 0], 'nobody was added');
 });
