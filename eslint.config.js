@@ -51,9 +51,21 @@ export default tseslint.config(
     },
   },
   {
-    // main/ never imports the UI or React.
+    // main/ never imports the UI or React; only the Electron shell (main/app) imports Electron.
     files: ['main/**/*.ts'],
-    ignores: ['main/raft/**'],
+    ignores: ['main/raft/**', 'main/app/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/renderer/**', 'react', 'react-dom', 'react/*'], message: 'main/ never imports the renderer or React; share types through common/.' },
+          { group: ['electron', 'electron/*'], message: 'only main/app (the Electron shell) imports electron; the peer also runs headless under Node.' },
+        ],
+      }],
+    },
+  },
+  {
+    // main/app: the Electron shell, the one place that may import electron.
+    files: ['main/app/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
@@ -77,7 +89,7 @@ export default tseslint.config(
     // common/ is the seam: it imports nothing.
     files: ['common/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['*', './*', '../*'], message: 'common/ imports nothing.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./[\\w-]+\\.js$)', message: 'common/ imports nothing outside common/.' }] }],
     },
   },
 );

@@ -128,6 +128,14 @@ export interface MessagesResult extends Applied {
   readonly messages: readonly Message[];
 }
 
+export interface Conversation {
+  /** The other account; null once it is deleted. */
+  readonly with: string | null;
+  readonly lastMessage: Message;
+  /** Messages to the caller from `with` not yet read. */
+  readonly unread: number;
+}
+
 export interface UnreadResult extends Applied {
   readonly total: number;
   /** Per conversation; `with` is null for a deleted account. */
@@ -143,6 +151,8 @@ export interface MemberStatus {
   /** Known on the leader only (0 elsewhere). */
   readonly matchIndex: number;
   readonly reachable: boolean;
+  /** ms since the epoch when the answering peer last heard from it (itself: now; never: null). */
+  readonly lastContact: number | null;
 }
 
 export interface PeerStatus {
@@ -159,6 +169,19 @@ export interface PeerStatus {
   readonly snapshotIndex: number;
   /** Autopilot's last membership decisions (on the leader of a group; empty elsewhere). */
   readonly autopilot: readonly AutopilotDecisionView[];
+  /** Elections and leader changes this peer saw since it started, oldest first (the last 100). */
+  readonly timeline: readonly TimelineEntry[];
+  /** Whether members can be added and removed (LAN groups) or are fixed (static `--peers` groups). */
+  readonly dynamicMembership: boolean;
+}
+
+export interface TimelineEntry {
+  /** ms since the epoch. */
+  readonly at: number;
+  readonly term: number;
+  /** `election`: this peer started one (pre-vote or vote); `leader`: `node` leads; `no-leader`: the leader was lost. */
+  readonly kind: 'election' | 'leader' | 'no-leader';
+  readonly node: string | null;
 }
 
 export interface AutopilotDecisionView {
@@ -242,6 +265,8 @@ export interface ChatApi {
   /** The conversation with `withUser`: newest page first, each page in chronological order. */
   history(withUser: string, options?: PageOptions & ReadOptions): Promise<Page<Message>>;
   unread(options?: ReadOptions): Promise<UnreadResult>;
+  /** The caller's direct conversations, the most recent first, each with its last message. */
+  conversations(options?: PageOptions & ReadOptions): Promise<Page<Conversation>>;
   /** Marks messages to the caller read up to `upTo` (default: all), from `with` only if given. */
   markRead(options?: { readonly with?: string; readonly upTo?: number } & WriteOptions): Promise<CountResult>;
   /** Deletes some of the caller's own messages (1–1000 ids, all or nothing). */
@@ -270,4 +295,6 @@ export interface ChatApi {
    * committed; the peer then stops. Static groups (fixed membership) refuse.
    */
   leaveGroup(): Promise<PeerStatus>;
+  /** Removes member `id` from the group (through the leader); static groups refuse. */
+  removeMember(id: string): Promise<PeerStatus>;
 }

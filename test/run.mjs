@@ -28,7 +28,9 @@ function testFiles(dir) {
 }
 
 run('typecheck', bin('tsc'), ['--noEmit', '-p', '.']);
+run('typecheck renderer', bin('tsc'), ['--noEmit', '-p', 'renderer']);
 run('lint', bin('eslint'), ['.']);
+run('build ui', bin('vite'), ['build', '--logLevel', 'warn']);
 run('tests', process.execPath, [
   '--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec',
   ...process.argv.slice(2), ...testFiles(join(root, 'test')),

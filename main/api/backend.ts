@@ -11,6 +11,7 @@ import type { Peer } from '../peer/peer.js';
 import { invalid, refusal, shown } from './errors.js';
 import { EventHub } from './events.js';
 import { ApiSession } from './session.js';
+import { LeaderTimeline } from './timeline.js';
 
 export interface ChatBackendOptions extends PrepareOptions {
   readonly logger?: Logger;
@@ -33,6 +34,8 @@ const maxClientIdLength = 64;
 
 export class ChatBackend {
   readonly events: EventHub;
+  /** Elections and leader changes since this backend (made with its peer) started. */
+  readonly timeline: LeaderTimeline;
   readonly log: Logger;
   /** For writes sent without a request id: one client identity per backend, its own counter. */
   private readonly clientId = `api-${randomBytes(12).toString('base64url')}`;
@@ -41,6 +44,7 @@ export class ChatBackend {
   constructor(readonly peer: Peer, private readonly options: ChatBackendOptions = {}) {
     this.log = options.logger ?? silentLogger;
     this.events = new EventHub(peer, this.log);
+    this.timeline = new LeaderTimeline(peer);
   }
 
   /** A ChatApi for one client: a UI window, one gRPC call. */
@@ -109,6 +113,7 @@ export class ChatBackend {
   /** Ends every live subscription (before the peer stops, so that no stream holds it up). */
   close(): void {
     this.events.close();
+    this.timeline.close();
   }
 
   private async tokenCaller(token: string): Promise<Caller> {

@@ -100,6 +100,7 @@ export function chatGrpcService(backend: ChatBackend): ChatGrpcService {
     Status: u<object>((api) => api.status().then(statusReply)),
     TransferLeadership: u<TransferLeadershipRequest>((api, r) => api.transferLeadership(r.to).then(statusReply)),
     LeaveGroup: u<object>((api) => api.leaveGroup().then(statusReply)),
+    RemoveMember: u<{ id: string }>((api, r) => api.removeMember(r.id).then(statusReply)),
   };
   return {
     definition: loadChatService().service,

@@ -108,7 +108,7 @@ export function messagesReply(p: { appliedIndex: number; messages?: readonly Mes
 }
 
 export function statusReply(s: PeerStatus): object {
-  return { ...s, leader: s.leader ?? '', members: s.members.map((m) => ({ ...m, address: m.address ?? '' })) };
+  return { ...s, leader: s.leader ?? '', members: s.members.map((m) => ({ ...m, address: m.address ?? '', lastContact: m.lastContact ?? 0 })) };
 }
 
 /** Events other than `ended` (which ends the stream with a status instead). */

@@ -3,7 +3,7 @@
 // prepare + propose a command and answer once it is applied here. Any failure leaves as a
 // ChatApiError with a stable code.
 import type {
-  Account, AccountResult, Channel, ChannelResult, ChatApi, ChatEventListener, CountResult, Credentials, LoginResult, Message,
+  Account, AccountResult, Channel, ChannelResult, ChatApi, ChatEventListener, Conversation, CountResult, Credentials, LoginResult, Message,
   MessagesResult, Page, PageOptions, PeerStatus, ReadOptions, SendResult, SessionResult, Unsubscribe, UnreadResult,
   WriteOptions, WriteResult,
 } from '../../common/chat-api.js';
@@ -11,10 +11,11 @@ import { newSessionToken } from '../chat/prepare.js';
 import { maxDeleteBatch } from '../chat/rules.js';
 import type { Caller, ChatBackend } from './backend.js';
 import { invalid, toApiError } from './errors.js';
-import { leaveGroup, peerStatus, transferLeadership } from './status.js';
-import { accountOf, messagesOf, pageOf } from './views.js';
+import { leaveGroup, peerStatus, removeMember, transferLeadership } from './status.js';
+import { accountOf, conversationsOf, messagesOf, pageOf } from './views.js';
 
 const transferTimeoutMs = 5_000;
+const removeTimeoutMs = 5_000;
 const defaultUnreadCount = 10;
 
 export class ApiSession implements ChatApi {
@@ -117,6 +118,13 @@ export class ApiSession implements ChatApi {
     });
   }
 
+  conversations(options: PageOptions & ReadOptions = {}): Promise<Page<Conversation>> {
+    return this.read(options, ({ account }) => {
+      const rows = this.backend.queries.conversations(account.id, page(options));
+      return pageOf(rows, this.appliedIndex, (items) => conversationsOf(this.backend.queries, items));
+    });
+  }
+
   markRead(options: { readonly with?: string; readonly upTo?: number } & WriteOptions = {}): Promise<CountResult> {
     return this.write(options, async ({ account }) => {
       const peer = options.with === undefined || options.with === '' ? undefined : (await this.backend.account(options.with)).id;
@@ -192,15 +200,19 @@ export class ApiSession implements ChatApi {
   }
 
   status(): Promise<PeerStatus> {
-    return this.run(async () => peerStatus(this.backend.peer));
+    return this.run(async () => peerStatus(this.backend));
   }
 
   transferLeadership(to?: string): Promise<PeerStatus> {
-    return this.run(() => transferLeadership(this.backend.peer, to, transferTimeoutMs));
+    return this.run(() => transferLeadership(this.backend, to, transferTimeoutMs));
   }
 
   leaveGroup(): Promise<PeerStatus> {
-    return this.run(() => leaveGroup(this.backend.peer));
+    return this.run(() => leaveGroup(this.backend));
+  }
+
+  removeMember(id: string): Promise<PeerStatus> {
+    return this.run(() => removeMember(this.backend, id, removeTimeoutMs));
   }
 
   // ---- the shape every call shares ------------------------------------------------------------

@@ -1,6 +1,6 @@
 // The chat layer's rows (ids) as the API shows them (names).
-import type { Account, Message, Page } from '../../common/chat-api.js';
-import type { AccountView, ChatQueries, MessageView, Page as RowPage } from '../chat/queries.js';
+import type { Account, Conversation, Message, Page } from '../../common/chat-api.js';
+import type { AccountView, ChatQueries, ConversationView, MessageView, Page as RowPage } from '../chat/queries.js';
 
 export function accountOf(view: AccountView): Account {
   return { id: view.id, username: view.username, createdAt: view.createdAt };
@@ -19,6 +19,11 @@ export function messagesOf(queries: ChatQueries, views: readonly MessageView[]):
     sentAt: m.sentAt,
     unread: m.unread,
   }));
+}
+
+export function conversationsOf(queries: ChatQueries, views: readonly ConversationView[]): Conversation[] {
+  const last = messagesOf(queries, views.map((c) => c.last));
+  return views.map((c, i) => ({ with: c.peerName, lastMessage: last[i] as Message, unread: c.unread }));
 }
 
 export function pageOf<R, T>(rows: RowPage<R>, appliedIndex: number, map: (items: readonly R[]) => readonly T[]): Page<T> {

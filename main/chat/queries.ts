@@ -32,6 +32,16 @@ export interface ChannelView {
   readonly members: number;
 }
 
+/** One direct conversation of an account: the other side, its newest message, unread count. */
+export interface ConversationView {
+  readonly peerId: number;
+  /** Null once that account is deleted. */
+  readonly peerName: string | null;
+  readonly last: MessageView;
+  /** Messages from the other side to the account not yet read. */
+  readonly unread: number;
+}
+
 export interface UnreadCounts {
   readonly total: number;
   readonly conversations: readonly { readonly peerId: number; readonly peerName: string | null; readonly unread: number }[];
@@ -111,6 +121,25 @@ export class ChatQueries {
     return this.messagesBefore(page, (before, limit) => this.s.conversation.all(lo, hi, before, limit));
   }
 
+  /**
+   * The direct conversations of `actor`, the most recent first. The cursor is the newest message
+   * id of the last conversation on the previous page (ids are unique, so no two conversations
+   * share one). Two index range scans (one per side of conv_lo/conv_hi), then one look-up each.
+   */
+  conversations(actor: number, page: PageRequest = {}): Page<ConversationView> {
+    const limit = pageSize(page);
+    const heads = this.s.conversationHeads.all({ actor, before: messageCursor(page.cursor), limit: limit + 1 });
+    const { items, next } = paged(heads, limit, (id) => String(id));
+    return { items: items.map((id) => this.conversationOf(actor, id)), next };
+  }
+
+  private conversationOf(actor: number, lastId: number): ConversationView {
+    const last = toMessage(this.s.messageById.get(lastId) as MessageRow);
+    const peerId = last.senderId === actor ? last.recipientId as number : last.senderId;
+    const peerName = this.account(peerId)?.username ?? null;
+    return { peerId, peerName, last, unread: this.s.unreadFromPeer.get(actor, peerId) ?? 0 };
+  }
+
   channelHistory(channel: number, page: PageRequest = {}): Page<MessageView> {
     this.requireChannel(channel);
     return this.messagesBefore(page, (before, limit) => this.s.channelHistory.all(channel, before, limit));
@@ -183,6 +212,15 @@ function prepareQueries(db: Db) {
     conversation: db.prepare<[number, number, number, number], MessageRow>(
       `SELECT ${messageColumns} FROM ${messageFrom}
        WHERE m.conv_lo = ? AND m.conv_hi = ? AND m.recipient_id IS NOT NULL AND m.id < ? ORDER BY m.id DESC LIMIT ?`),
+    conversationHeads: db.prepare<[{ actor: number; before: number; limit: number }], number>(
+      `SELECT last FROM (
+         SELECT max(id) AS last FROM messages WHERE conv_lo = @actor AND recipient_id IS NOT NULL GROUP BY conv_hi
+         UNION ALL
+         SELECT max(id) AS last FROM messages WHERE conv_hi = @actor AND recipient_id IS NOT NULL GROUP BY conv_lo
+       ) WHERE last < @before ORDER BY last DESC LIMIT @limit`).pluck(),
+    messageById: db.prepare<[number], MessageRow>(`SELECT ${messageColumns} FROM ${messageFrom} WHERE m.id = ?`),
+    unreadFromPeer: db.prepare<[number, number], number>(
+      'SELECT count(*) FROM messages WHERE recipient_id = ? AND sender_id = ? AND unread = 1').pluck(),
     channelHistory: db.prepare<[number, number, number], MessageRow>(
       `SELECT ${messageColumns} FROM ${messageFrom}
        WHERE m.channel_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`),

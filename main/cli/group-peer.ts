@@ -1,13 +1,11 @@
 // `quorum-chat peer` for LAN groups: `--create-group NAME` or `--join-code CODE` on a fresh data
 // directory writes group.json (the secret, owner-only) and peer.json (a random stable node id,
 // listening on every interface by default); a restart needs only `--data DIR`.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { startGroupServer } from '../api/group-server.js';
 import type { Logger } from '../log/logger.js';
-import { writePeerConfig, type PeerConfig } from '../peer/config.js';
-import { unnamedGroup, writeGroupConfig, type GroupConfig } from '../peer/group-files.js';
+import type { PeerConfig } from '../peer/config.js';
+import type { GroupConfig } from '../peer/group-files.js';
+import { SetupError, writeGroupFiles } from '../host/peer-setup.js';
 import { createGroupSecret, decodeInviteCode, encodeInviteCode, InviteCodeError } from '../security/group-secret.js';
 import { CliError } from './output.js';
 import { stopOnSignal } from './signals.js';
@@ -27,7 +25,7 @@ export interface GroupFlags {
   readonly snapshotEvery?: number;
 }
 
-export const defaultGroupListen = '0.0.0.0:7400';
+export { defaultGroupListen } from '../host/peer-setup.js';
 
 export function isGroupStart(flags: GroupFlags): boolean {
   return flags.createGroup !== undefined || flags.joinCode !== undefined;
@@ -39,22 +37,24 @@ export function envInt(name: string): number | undefined {
   return Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
-/** First start of a group peer: group.json first, so that peer.json never exists without it. */
+/** First start of a group peer: the files are written by main/host (shared with the desktop app). */
 export function createGroupConfig(flags: GroupFlags): PeerConfig {
   if (flags.createGroup !== undefined && flags.joinCode !== undefined) throw new CliError('give --create-group or --join-code, not both');
   if (flags.peers !== undefined) throw new CliError('--peers is for static groups; LAN groups find their members');
-  if (existsSync(join(flags.data, 'group.json'))) throw new CliError(`${flags.data} already belongs to a group: start it with --data alone`);
   const secret = flags.joinCode === undefined ? createGroupSecret() : decodeCode(flags.joinCode);
-  writeGroupConfig(flags.data, secret, flags.createGroup ?? unnamedGroup);
-  const id = flags.id ?? `n-${randomBytes(4).toString('hex')}`;
-  const listen = flags.listen ?? defaultGroupListen;
-  const config: PeerConfig = {
-    version: 1, id, listen, clientListen: flags.clientListen ?? defaultClientListen(listen),
-    peers: flags.createGroup === undefined ? {} : { [id]: listen },
-  };
-  writePeerConfig(flags.data, config);
+  const { config } = setUp(() => writeGroupFiles({ dataDir: flags.data, id: flags.id, listen: flags.listen, clientListen: flags.clientListen },
+    secret, flags.createGroup ?? null));
   if (flags.createGroup !== undefined) process.stdout.write(`invite code: ${encodeInviteCode(secret)}\n`);
   return config;
+}
+
+function setUp<T>(write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    if (err instanceof SetupError) throw new CliError(err.message);
+    throw err;
+  }
 }
 
 function decodeCode(code: string): Buffer {
@@ -64,12 +64,6 @@ function decodeCode(code: string): Buffer {
     if (err instanceof InviteCodeError) throw new CliError(err.message);
     throw err;
   }
-}
-
-/** Local clients (the CLI) use loopback without TLS, on the next port up. */
-function defaultClientListen(listen: string): string {
-  const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
-  return `127.0.0.1:${port === 0 ? 0 : port + 1}`;
 }
 
 export async function runGroupPeer(flags: GroupFlags, config: PeerConfig, group: GroupConfig, log: Logger): Promise<void> {

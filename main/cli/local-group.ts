@@ -27,6 +27,8 @@ export interface LocalGroupOptions {
   /** How long a peer may take to print "listening on" (default 30 s). */
   readonly startTimeoutMs?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** Peer i (1-based) also serves the UI on 127.0.0.1 at this port + i - 1 (`--ui-port`); 0: any free port each. */
+  readonly uiBasePort?: number;
 }
 
 export interface PeerExit {
@@ -112,7 +114,14 @@ export class LocalGroup {
       args.push('--id', m.id, '--listen', m.address, '--peers', this.members.map((x) => `${x.id}=${x.address}`).join(','));
     }
     if (this.options.snapshotEvery !== undefined) args.push('--snapshot-every', String(this.options.snapshotEvery));
+    if (this.options.uiBasePort !== undefined) args.push('--ui-port', String(this.uiPort(m)));
     return args;
+  }
+
+  /** 0 asks each peer for any free port (it prints its URL); else base + position. */
+  private uiPort(m: GroupMember): number {
+    const base = this.options.uiBasePort ?? 0;
+    return base === 0 ? 0 : base + this.members.indexOf(m);
   }
 
   /**

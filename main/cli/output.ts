@@ -28,3 +28,10 @@ export function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
   return n;
 }
+
+/** Parses a TCP port option; 0 means "any free port". */
+export function portNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65_535) throw new InvalidArgumentError('expected a port number (0-65535; 0: any free port).');
+  return n;
+}

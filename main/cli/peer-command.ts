@@ -7,8 +7,9 @@ import { createLogger } from '../log/logger.js';
 import { parsePeerList, readPeerConfig, writePeerConfig, type PeerConfig } from '../peer/config.js';
 import { readGroupConfig } from '../peer/group-files.js';
 import { createGroupConfig, envInt, isGroupStart, runGroupPeer, type GroupFlags } from './group-peer.js';
-import { CliError, positiveInt } from './output.js';
+import { CliError, portNumber, positiveInt } from './output.js';
 import { stopOnSignal } from './signals.js';
+import { runUiPeer, type UiFlags } from './ui-peer.js';
 
 export interface PeerFlags extends GroupFlags {
   readonly data: string;
@@ -16,6 +17,9 @@ export interface PeerFlags extends GroupFlags {
   readonly listen?: string;
   readonly peers?: string;
   readonly snapshotEvery?: number;
+  /** Serve the UI and its bridge on 127.0.0.1 at this port (0: any free port). */
+  readonly uiPort?: number;
+  readonly uiDir?: string;
 }
 
 export function peerCommand(): Command {
@@ -36,6 +40,9 @@ export function peerCommand(): Command {
     .option('--peers <list>', 'every member as NAME=HOST:PORT,... (first start only; may include this peer)')
     .addOption(new Option('--snapshot-every <entries>', 'snapshot and compact the log after this many entries')
       .argParser(positiveInt).hideHelp())
+    .addOption(new Option('--ui-port <port>', 'serve the UI for a browser on 127.0.0.1:PORT (0: any free port); prints its URL. '
+      + 'A fresh --data without --create-group/--join-code/--peers then starts in setup mode').argParser(portNumber))
+    .addOption(new Option('--ui-dir <dir>', 'the built UI to serve (default: renderer/dist of this installation)').hideHelp())
     .action(async (flags: PeerFlags) => runPeer(flags));
 }
 
@@ -77,6 +84,7 @@ function checkAgrees(stored: PeerConfig, flags: PeerFlags): void {
 }
 
 async function runPeer(flags: PeerFlags): Promise<void> {
+  if (flags.uiPort !== undefined) return runUiPeer(flags as PeerFlags & UiFlags);
   const config = resolvePeerConfig(flags);
   const log = createLogger(`peer ${config.id}`);
   const group = readGroupConfig(flags.data);

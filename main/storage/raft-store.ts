@@ -27,6 +27,9 @@ export class RaftStore {
   private readonly saveTx: (hardState: HardState | null, entries: readonly Entry[]) => void;
   private last: number;
   private snap: StoredSnapshot | null;
+  /** Term and vote as last saved: a save that changes neither (nor the log) moves only the commit index. */
+  private savedTerm: number;
+  private savedVote: NodeId | null;
 
   constructor(private readonly db: Db) {
     this.stmts = {
@@ -43,6 +46,8 @@ export class RaftStore {
       truncateFrom: db.prepare<[number]>('DELETE FROM log WHERE idx >= ?'),
       compactTo: db.prepare<[number]>('DELETE FROM log WHERE idx <= ?'),
       clear: db.prepare('DELETE FROM log'),
+      relaxed: db.prepare('PRAGMA synchronous = NORMAL'),
+      durable: db.prepare('PRAGMA synchronous = FULL'),
     };
     this.saveTx = db.transaction((hardState: HardState | null, entries: readonly Entry[]) => {
       this.appendEntries(entries);
@@ -51,6 +56,9 @@ export class RaftStore {
     });
     this.snap = this.readSnapshot();
     this.last = (this.stmts.lastIndex.get() as number | null) ?? this.snap?.meta.index ?? 0;
+    const saved = this.stmts.hardState.get();
+    this.savedTerm = saved?.term ?? 0;
+    this.savedVote = saved?.vote ?? null;
   }
 
   identity(): Identity | null {
@@ -83,18 +91,43 @@ export class RaftStore {
   }
 
   entriesAfter(index: number): Entry[] {
-    return this.stmts.entriesAfter.all(index).map(([idx, term, type, data]) => ({ index: idx, term, type, data }));
+    // Row by row: at start-up this reads up to a snapshot interval of entries (95,000 at a
+    // million messages), and all() would hold every row twice at the peak.
+    const out: Entry[] = [];
+    for (const [idx, term, type, data] of this.stmts.entriesAfter.iterate(index)) out.push({ index: idx, term, type, data });
+    return out;
   }
 
   /**
    * Persists one Ready's hard state and entries durably, in one transaction. Entries replace
    * whatever the log holds from entries[0].index on (a new leader overwriting a conflicting suffix).
+   *
+   * Exception: a save of nothing but a higher commit index is committed without an fsync (the
+   * next fsynced commit of this file makes it durable with it). The commit index is volatile
+   * state in Raft (Figure 2): a node that restarts with an older one learns the current one
+   * from the leader, and applies nothing before. Storing it only saves a restarted node that
+   * wait (and load() never lets it fall below what chat.db has applied). Term, vote and entries
+   * are always fsynced before the Ready's messages leave.
    */
   save(hardState: HardState | null, entries: readonly Entry[]): void {
     if (hardState === null && entries.length === 0) return;
     if (entries.length > 0) crashPoint('append:before');
     if (hardState !== null) crashPoint('hardstate:before');
-    this.saveTx(hardState, entries);
+    const commitOnly = entries.length === 0 && hardState !== null && hardState.term === this.savedTerm && hardState.vote === this.savedVote;
+    if (commitOnly) {
+      this.stmts.relaxed.run();
+      try {
+        this.saveTx(hardState, entries);
+      } finally {
+        this.stmts.durable.run();
+      }
+    } else {
+      this.saveTx(hardState, entries);
+    }
+    if (hardState !== null) {
+      this.savedTerm = hardState.term;
+      this.savedVote = hardState.vote;
+    }
     const lastNew = entries[entries.length - 1];
     if (lastNew !== undefined) this.last = lastNew.index;
     if (entries.length > 0) crashPoint('append:after');

@@ -36,6 +36,14 @@ export class SnapshotFiles {
     return file;
   }
 
+  /** Gives a synced copy made elsewhere (a worker's VACUUM INTO) its snapshot name; returns the name. */
+  adoptCreated(partial: string, meta: SnapshotMeta): string {
+    const file = snapshotName(meta);
+    durableRename(partial, this.path(file), this.dir);
+    crashPoint('snapshot-write:file');
+    return file;
+  }
+
   /** The file's contents in chunks (the file is opened when iteration starts). */
   async *read(file: string, chunkBytes = defaultChunkBytes): AsyncGenerator<Buffer> {
     const handle = await open(this.path(file), 'r');

@@ -24,6 +24,13 @@ export interface OpenOptions {
   readonly readonly?: boolean;
   /** Run PRAGMA quick_check (reads every page; cost grows with the file). Default true. */
   readonly check?: boolean;
+  /**
+   * FULL (default): every commit fsyncs the WAL, so a committed transaction survives power loss.
+   * NORMAL: commits are not fsynced (checkpoints still are): a power loss may roll back the last
+   * transactions, never leave the file inconsistent. Only for a database whose contents can be
+   * rebuilt from a durable source: the state database, re-applied from the raft log.
+   */
+  readonly synchronous?: 'FULL' | 'NORMAL';
 }
 
 /** Opens (creating if new) a database of `schema` at `path`, migrated to the latest version. */
@@ -38,7 +45,7 @@ export function openDatabase(path: string, schema: Schema, options: OpenOptions 
   }
   try {
     const version = checkOwnership(db, path, schema);
-    if (!readonly) setDurability(db);
+    if (!readonly) setDurability(db, options.synchronous ?? 'FULL');
     if (options.check !== false) quickCheck(db, path, schema);
     if (!readonly) migrate(db, schema, version);
     return db;
@@ -75,11 +82,12 @@ function checkOwnership(db: Db, path: string, schema: Schema): number {
   return version;
 }
 
-function setDurability(db: Db): void {
+function setDurability(db: Db, synchronous: 'FULL' | 'NORMAL'): void {
   const mode = db.pragma('journal_mode = WAL', { simple: true });
   if (mode !== 'wal') throw new StorageError('misuse', `cannot switch ${db.name} to WAL (got ${String(mode)})`);
   // FULL: in WAL mode every commit fsyncs the WAL, so a committed transaction survives power loss.
-  db.pragma('synchronous = FULL');
+  // NORMAL: the WAL is fsynced only before each checkpoint (see OpenOptions.synchronous).
+  db.pragma(`synchronous = ${synchronous}`);
 }
 
 function quickCheck(db: Db, path: string, schema: Schema): void {

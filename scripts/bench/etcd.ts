@@ -97,6 +97,10 @@ export class EtcdCluster implements BenchSystem {
     };
   }
 
+  async pids(): Promise<number[]> {
+    return [...this.children.values()].flatMap((c) => (c.pid === undefined ? [] : [c.pid]));
+  }
+
   async kill(id: string): Promise<void> {
     const child = this.children.get(id);
     if (child === undefined) return;

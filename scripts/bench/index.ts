@@ -5,6 +5,9 @@
 //                    [--catchup N]            (a follower N messages behind: time to catch up)
 //                    [--startup-messages N]   (N more messages stored, all peers restarted: time to serve, peak RSS)
 //                    [--cpu-prof DIR]         (a CPU profile of every Quorum Chat peer, DIR/<pid>.cpuprofile)
+//                    [--senders 1,16,64,256]  (the load levels; a full run needs all four)
+//                    [--quorum-only]          (skip etcd: Quorum Chat's figures only, printed, no file written;
+//                                             --failover-trials 0 then skips failover, e.g. for a profile)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,7 +17,7 @@ import { QuorumGroup } from './quorum.js';
 import { machine, notMeasured, ratios, table, type Results } from './report.js';
 import type { BenchSystem } from './system.js';
 
-const senderLevels = [1, 16, 64, 256];
+const allSenderLevels = [1, 16, 64, 256];
 const fullSeconds = 10;
 const fullTrials = 10;
 
@@ -26,14 +29,18 @@ const { values } = parseArgs({
     catchup: { type: 'string' },
     'startup-messages': { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'quorum-only': { type: 'boolean', default: false },
+    senders: { type: 'string' },
   },
 });
 const seconds = positive(values.seconds, '--seconds');
-const trials = positive(values['failover-trials'], '--failover-trials');
+const senderLevels = values.senders === undefined ? allSenderLevels : values.senders.split(',').map((n) => positive(n, '--senders'));
+const trials = values['failover-trials'] === '0' && values['quorum-only'] ? 0 : positive(values['failover-trials'], '--failover-trials');
 const catchupMessages = values.catchup === undefined ? null : positive(values.catchup, '--catchup');
 const startupMessages = values['startup-messages'] === undefined ? null : positive(values['startup-messages'], '--startup-messages');
 // Enough to open connections and warm the JIT without eating into a short development run.
 const warmupSeconds = Math.min(2, seconds / 2);
+const settleSeconds = Math.min(5, seconds);
 const log = (line: string) => console.log(line);
 
 /** The system running now, so that a failure or Ctrl-C stops it before we exit. */
@@ -63,10 +70,15 @@ async function loadLevels(system: BenchSystem, via: 'leader' | 'follower'): Prom
   const id = via === 'leader' ? leader : system.memberIds.find((m) => m !== leader) as string;
   const target = await system.target(id);
   try {
+    // A freshly started system is still settling (Quorum Chat: modules compiled on first use,
+    // the JIT, autopilot's last rounds; etcd: its first compactions): the first level's figures
+    // were several times worse than the same level measured again. Both systems get this.
+    await closedLoop(target, senderLevels[0] as number, settleSeconds, 0);
     const results: LoadResult[] = [];
     for (const senders of senderLevels) {
-      const r = await closedLoop(target, senders, seconds, warmupSeconds);
-      log(`${system.name} via ${via} (${id}), ${senders} senders: ${r.writesPerSecond} writes/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.errors} errors`);
+      const r = await closedLoop(target, senders, seconds, warmupSeconds, await system.pids());
+      log(`${system.name} via ${via} (${id}), ${senders} senders: ${r.writesPerSecond} writes/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ` +
+        `${r.cpuMsPerWrite} ms CPU/write (all members), ${r.errors} errors`);
       results.push(r);
     }
     return results;
@@ -90,7 +102,7 @@ async function benchQuorum(): Promise<Results['quorumChat']> {
   return withSystem((size, track) => QuorumGroup.start(size, track, profileDir), async (quorum) => ({
     leader: await loadLevels(quorum, 'leader'),
     follower: await loadLevels(quorum, 'follower'),
-    failover: await failover(quorum, trials, log),
+    failover: trials === 0 ? { samplesMs: [], p50Ms: Number.NaN, maxMs: Number.NaN } : await failover(quorum, trials, log),
     catchup: catchupMessages === null ? notMeasured : await catchup(quorum, catchupMessages),
     startup: startupMessages === null ? notMeasured : await startup(quorum, startupMessages),
   }));
@@ -104,19 +116,23 @@ async function catchup(quorum: QuorumGroup, messages: number): Promise<{ message
 
 async function startup(quorum: QuorumGroup, messages: number): Promise<Exclude<Results['quorumChat']['startup'], string>> {
   const r = await quorum.startup(messages);
-  log(`quorum-chat start-up with ${messages} more messages: all peers serving after ${r.startMs} ms, peak RSS ${r.peakRssMb} MB`);
+  log(`quorum-chat start-up with ${messages} more messages: slowest peer serving ${r.startMs} ms after its start (all five at once: ${r.allAtOnceMs} ms), peak RSS ${r.peakRssMb} MB`);
   return r;
 }
 
 async function main(): Promise<void> {
+  if (values['quorum-only']) {
+    console.log(JSON.stringify(await benchQuorum(), null, 2));
+    return;
+  }
   const etcdVersion = ensureEtcd(log);
   const etcd = await benchEtcd();
   const quorumChat = await benchQuorum();
   const results: Results = {
-    smoke: seconds < fullSeconds || trials < fullTrials,
+    smoke: seconds < fullSeconds || trials < fullTrials || values.senders !== undefined,
     measuredAt: new Date().toISOString(),
     machine: machine(etcdVersion),
-    settings: { members: 5, payloadBytes: 100, seconds, warmupSeconds, failoverTrials: trials },
+    settings: { members: 5, payloadBytes: 100, seconds, warmupSeconds, settleSeconds, failoverTrials: trials },
     etcd, quorumChat, ratios: ratios(etcd, quorumChat),
   };
   console.log(`\n${table(results)}\n`);

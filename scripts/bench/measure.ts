@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from '../../test/helpers/wait.js';
-import type { BenchSystem, WriteTarget } from './system.js';
+import { cpuMs, type BenchSystem, type WriteTarget } from './system.js';
 
 export interface LoadResult {
   readonly senders: number;
@@ -11,6 +11,8 @@ export interface LoadResult {
   readonly writesPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** CPU time all members used per write while measuring (user + system, ms). */
+  readonly cpuMsPerWrite: number;
 }
 
 export interface FailoverResult {
@@ -30,14 +32,17 @@ export function percentile(values: readonly number[], p: number): number {
  * `seconds`. Latencies of the warm-up (connection set-up, JIT, first elections of
  * timers) are discarded by running the same loop for `warmupSeconds` first.
  */
-export async function closedLoop(target: WriteTarget, senders: number, seconds: number, warmupSeconds: number): Promise<LoadResult> {
+export async function closedLoop(target: WriteTarget, senders: number, seconds: number, warmupSeconds: number, pids: readonly number[] = []): Promise<LoadResult> {
   await runSenders(target, senders, warmupSeconds * 1000);
   const started = performance.now();
+  const cpuBefore = cpuMs(pids);
   const { latencies, errors } = await runSenders(target, senders, seconds * 1000);
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = cpuMs(pids) - cpuBefore;
   return {
     senders, writes: latencies.length, errors, writesPerSecond: Math.round(latencies.length / elapsed),
     p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)),
+    cpuMsPerWrite: latencies.length === 0 ? Number.NaN : Math.round((cpu / latencies.length) * 1000) / 1000,
   };
 }
 

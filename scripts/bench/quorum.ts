@@ -1,16 +1,17 @@
-// A fresh five-peer Quorum Chat group on loopback (the real `quorum-chat peer` processes of
-// LocalGroup), loaded through the ChatService's SendStream as alice writing to bob.
+// A fresh five-peer Quorum Chat LAN group on loopback (real `quorum-chat peer` processes, peer
+// traffic over mutual TLS as people run it: see tls-group.ts), loaded through the ChatService's
+// SendStream (on each peer's local client address) as alice writing to bob.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChatClient, randomClientId, type StatusReply } from '../../main/cli/chat-client.js';
-import { LocalGroup, type GroupMember } from '../../main/cli/local-group.js';
 import { freePorts } from '../../test/helpers/ports.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { sendCount } from './measure.js';
 import { payload, type BenchSystem, type WriteTarget } from './system.js';
+import { TlsGroup, type TlsMember } from './tls-group.js';
 
 const password = 'bench password';
 
@@ -18,7 +19,7 @@ export class QuorumGroup implements BenchSystem {
   readonly name = 'quorum-chat';
   private readonly clients = new Map<string, ChatClient>();
 
-  private constructor(private readonly dir: string, private readonly group: LocalGroup, private readonly profiling: boolean) {}
+  private constructor(private readonly dir: string, private readonly group: TlsGroup, private readonly profiling: boolean) {}
 
   get memberIds(): string[] {
     return this.group.members.map((m) => m.id);
@@ -30,14 +31,22 @@ export class QuorumGroup implements BenchSystem {
    */
   static async start(size: number, track: (s: BenchSystem) => void, profileDir: string | null = null): Promise<QuorumGroup> {
     const dir = mkdtempSync(join(tmpdir(), 'bench-quorum-'));
-    const ports = await freePorts(size);
-    const members: GroupMember[] = ports.map((port, i) => ({
-      id: `peer${i + 1}`, address: `127.0.0.1:${port}`, dataDir: join(dir, `peer${i + 1}`),
+    const ports = await freePorts(2 * size);
+    // Peers bind every interface: a peer bound to 127.0.0.1 is still announced by mDNS at this
+    // host's LAN address (and the announcement replaces the address it joined with), where it
+    // does not listen. Traffic between local addresses stays on the loopback device anyway.
+    const members: TlsMember[] = Array.from({ length: size }, (_, i) => ({
+      id: `peer${i + 1}`, address: `127.0.0.1:${ports[2 * i] as number}`, listen: `0.0.0.0:${ports[2 * i] as number}`, clientAddress: `127.0.0.1:${ports[2 * i + 1] as number}`,
+      dataDir: join(dir, `peer${i + 1}`),
     }));
-    const group = new QuorumGroup(dir, new LocalGroup(members, { logDir: dir, env: profilingEnv(profileDir) }), profileDir !== null);
+    const group = new QuorumGroup(dir, new TlsGroup(members, { logDir: dir, env: peerEnv(profileDir) }), profileDir !== null);
     track(group);
     try {
-      await group.group.startAll();
+      await group.group.found();
+      await waitFor(async () => {
+        const s = await group.client(members[0]?.id as string).status().catch(() => null);
+        return s !== null && s.members.filter((m) => m.role === 'voter').length === size ? true : undefined;
+      }, `autopilot to promote all ${size} peers to voters`, { timeoutMs: 60_000, intervalMs: 100 });
       const leader = group.client(await group.leader());
       await leader.register({ clientId: randomClientId(), seq: 1 }, 'alice', password);
       await leader.register({ clientId: randomClientId(), seq: 1 }, 'bob', password);
@@ -63,7 +72,7 @@ export class QuorumGroup implements BenchSystem {
    */
   async target(id: string): Promise<WriteTarget> {
     const { token } = await this.client(id).login({ clientId: randomClientId(), seq: 1 }, 'alice', password);
-    const client = new ChatClient(this.group.member(id).address, { credentials: { token }, deadlineMs: 30_000 });
+    const client = new ChatClient(this.group.member(id).clientAddress, { credentials: { token }, deadlineMs: 30_000 });
     const stream = client.sendStream();
     const base = randomClientId();
     const seqs = new Map<number, number>();
@@ -104,11 +113,13 @@ export class QuorumGroup implements BenchSystem {
   }
 
   /**
-   * Stores `count` more messages, stops every peer (gracefully), starts them all again and
-   * returns the time from the start until every peer serves, and the largest peak RSS
+   * Stores `count` more messages and stops every peer (gracefully). Then restarts them one at a
+   * time, each alone on the machine as on its own computer, timing spawn → serving (the
+   * slowest is `startMs`); then stops them and starts all five at once (`allAtOnceMs`: five
+   * processes loading on this machine's cores at the same time). Also the largest peak RSS
    * (VmHWM) of a peer once the group has a leader again.
    */
-  async startup(count: number): Promise<{ messages: number; startMs: number; peakRssMb: number }> {
+  async startup(count: number): Promise<{ messages: number; startMs: number; allAtOnceMs: number; peakRssMb: number }> {
     const target = await this.target(await this.leader());
     try {
       await sendCount(target, 64, count);
@@ -116,12 +127,24 @@ export class QuorumGroup implements BenchSystem {
       target.close();
     }
     await this.group.stopAll('SIGTERM');
+    let startMs = 0;
+    for (const id of this.memberIds) {
+      const startedAt = performance.now();
+      await this.group.start(id);
+      startMs = Math.max(startMs, Math.round(performance.now() - startedAt));
+    }
+    await this.leader();
+    await this.group.stopAll('SIGTERM');
     const startedAt = performance.now();
-    await this.group.startAll();
-    const startMs = Math.round(performance.now() - startedAt);
+    await Promise.all(this.memberIds.map((id) => this.group.start(id)));
+    const allAtOnceMs = Math.round(performance.now() - startedAt);
     await this.leader();
     const pids = await Promise.all(this.memberIds.map(async (id) => (await this.client(id).status()).pid));
-    return { messages: count, startMs, peakRssMb: Math.max(...pids.map(peakRssMb)) };
+    return { messages: count, startMs, allAtOnceMs, peakRssMb: Math.max(...pids.map(peakRssMb)) };
+  }
+
+  async pids(): Promise<number[]> {
+    return this.group.pids();
   }
 
   async kill(id: string): Promise<void> {
@@ -144,19 +167,23 @@ export class QuorumGroup implements BenchSystem {
   private client(id: string): ChatClient {
     let client = this.clients.get(id);
     if (client === undefined) {
-      client = new ChatClient(this.group.member(id).address, { deadlineMs: 2_000 });
+      client = new ChatClient(this.group.member(id).clientAddress, { deadlineMs: 2_000 });
       this.clients.set(id, client);
     }
     return client;
   }
 }
 
-/** With a profile directory, every peer preloads cpu-profile.mjs (see there). */
-function profilingEnv(profileDir: string | null): NodeJS.ProcessEnv {
-  if (profileDir === null) return process.env;
+/**
+ * Autopilot promotes a joined learner after 1 s of health instead of 10 s (the same rule, a
+ * shorter set-up). With a profile directory, every peer preloads cpu-profile.mjs (see there).
+ */
+function peerEnv(profileDir: string | null): NodeJS.ProcessEnv {
+  const env = { ...process.env, QC_AUTOPILOT_STABILIZATION_MS: '1000' };
+  if (profileDir === null) return env;
   const preload = fileURLToPath(new URL('./cpu-profile.mjs', import.meta.url));
   const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim();
-  return { ...process.env, NODE_OPTIONS: nodeOptions, QC_BENCH_PROFILE_DIR: resolve(profileDir) };
+  return { ...env, NODE_OPTIONS: nodeOptions, QC_BENCH_PROFILE_DIR: resolve(profileDir) };
 }
 
 function peakRssMb(pid: number): number {

@@ -16,7 +16,7 @@ export interface Results {
     readonly follower: LoadResult[];
     readonly failover: FailoverResult;
     readonly catchup: { readonly messages: number; readonly ms: number } | string;
-    readonly startup: { readonly messages: number; readonly startMs: number; readonly peakRssMb: number } | string;
+    readonly startup: { readonly messages: number; readonly startMs: number; readonly allAtOnceMs: number; readonly peakRssMb: number } | string;
   };
   readonly ratios: Record<string, number>;
 }
@@ -64,7 +64,7 @@ export function table(r: Results): string {
   const c = r.quorumChat.catchup;
   rows.push(['catch-up', '', typeof c === 'string' ? c : `${c.messages} messages behind: ${c.ms} ms`, '', '']);
   const st = r.quorumChat.startup;
-  rows.push(['start-up/RSS', '', typeof st === 'string' ? st : `+${st.messages} messages: serving in ${st.startMs} ms, peak RSS ${st.peakRssMb} MB`, '', '']);
+  rows.push(['start-up/RSS', '', typeof st === 'string' ? st : `+${st.messages} messages: a peer serves ${st.startMs} ms after its start (all 5 at once: ${st.allAtOnceMs} ms), peak RSS ${st.peakRssMb} MB`, '', '']);
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length)));
   const lines = rows.map((row) => row.map((v, c) => v.padEnd(widths[c] ?? 0)).join('  ').trimEnd());
   lines.splice(1, 0, '(load cells: writes/s p50/p99 latency; ratio = Quorum Chat leader / etcd)');

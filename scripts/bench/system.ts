@@ -1,5 +1,6 @@
 // What the measurements need from a replicated system under test, so that one closed-loop
 // runner and one failover routine serve both etcd and Quorum Chat.
+import { readFileSync } from 'node:fs';
 
 /** Somewhere to send writes: each write resolves once it is committed. */
 export interface WriteTarget {
@@ -22,9 +23,26 @@ export interface BenchSystem {
   kill(id: string): Promise<void>;
   /** Restarts a killed member and waits until the group is whole and has a leader again. */
   restart(id: string): Promise<void>;
+  /** Process ids of the running members (for CPU accounting). */
+  pids(): Promise<number[]>;
   /** Stops everything this system started and removes its data; safe to call twice. */
   destroy(): Promise<void>;
 }
 
 /** 100 bytes of payload, the same for both systems. */
 export const payload = 'x'.repeat(100);
+
+/** CPU time (user + system, ms) the processes `pids` have used so far; a process gone counts 0. */
+export function cpuMs(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPeerServer, type PeerServer } from '../../main/api/peer-server.js';
 import { groupTls, writeGroupConfig } from '../../main/peer/group-files.js';
+import { membershipHandlers } from '../../main/peer/join.js';
 import type { PeerTiming } from '../../main/peer/peer.js';
 import type { PeerTls } from '../../main/security/tls.js';
 import { testScrypt } from './chat-replica.js';
@@ -21,6 +22,8 @@ export interface GroupOptions {
   readonly writeTimeoutMs?: number;
   /** Make it a group peer set: mutual TLS with certificates from this group secret. */
   readonly secret?: Buffer;
+  /** With a secret: also serve the Join and Leave RPCs (a member forwards removals to the leader). */
+  readonly membership?: boolean;
 }
 
 async function tlsFor(dataDir: string, secret: Buffer, id: string): Promise<PeerTls> {
@@ -42,6 +45,7 @@ export class PeerGroup {
       dataDir: join(dir, id), id, listen: addresses[i] as string, peers,
       timing: fastTiming, writeTimeoutMs: options.writeTimeoutMs, scrypt: testScrypt,
       tls: options.secret === undefined ? undefined : await tlsFor(join(dir, id), options.secret, id),
+      membership: options.membership === true ? membershipHandlers : undefined,
     })));
     const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const group = new PeerGroup(servers, addresses, dir);

@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChatApiError, type SendResult } from '../../common/chat-api.js';
+import { Outbox, OutboxSender, isTransient, type OutboxItem } from '../../renderer/src/logic/outbox.js';
+import { MemoryStorage } from '../../renderer/src/logic/storage.js';
+
+const ok = (messageId: number, duplicate = false): SendResult => ({ messageId, appliedIndex: messageId * 10, duplicate });
+
+test('request ids: random persisted client id, seq 1, 2, 3 across restarts', () => {
+  const storage = new MemoryStorage();
+  let n = 0;
+  const a = new Outbox(storage, 'alice', () => `client-${++n}`);
+  const i1 = a.add({ kind: 'direct', to: 'bob' }, 'one', 1);
+  const i2 = a.add({ kind: 'channel', channel: 'general' }, 'two', 2);
+  assert.deepEqual(i1.request, { clientId: 'client-1', seq: 1 });
+  assert.deepEqual(i2.request, { clientId: 'client-1', seq: 2 });
+  // A restart: a new Outbox over the same storage keeps the items and the counter.
+  const b = new Outbox(storage, 'alice', () => `client-${++n}`);
+  assert.deepEqual(b.items().map((i) => i.text), ['one', 'two']);
+  assert.deepEqual(b.add({ kind: 'direct', to: 'bob' }, 'three', 3).request, { clientId: 'client-1', seq: 3 });
+  // Another user has their own client id and counter.
+  assert.deepEqual(new Outbox(storage, 'carol', () => 'c').add({ kind: 'direct', to: 'bob' }, 'x', 4).request, { clientId: 'c', seq: 1 });
+});
+
+test('transient and permanent errors', () => {
+  for (const code of ['no-quorum', 'timeout', 'unavailable'] as const) assert.equal(isTransient(new ChatApiError(code, code)), true);
+  for (const code of ['no-such-user', 'invalid-message', 'forbidden', 'not-logged-in', 'request-expired'] as const) {
+    assert.equal(isTransient(new ChatApiError(code, code)), false);
+  }
+  assert.equal(isTransient(new Error('socket closed')), true);
+  assert.equal(isTransient({ code: 'no-quorum', message: 'rebuilt from JSON' }), true);
+});
+
+test('sends in order, retrying with the same request id, exactly once per message', async () => {
+  const storage = new MemoryStorage();
+  const outbox = new Outbox(storage, 'alice', () => 'cid');
+  outbox.add({ kind: 'direct', to: 'bob' }, 'first', 1);
+  outbox.add({ kind: 'direct', to: 'bob' }, 'second', 2);
+  const calls: string[] = [];
+  const failures: Error[] = [new ChatApiError('no-quorum', 'no quorum: 2 of 5'), new ChatApiError('unavailable', 'down'), new ChatApiError('timeout', 'slow')];
+  const sent: [string, number][] = [];
+  const delays: number[] = [];
+  const sender = new OutboxSender({
+    outbox,
+    send: async (item) => {
+      calls.push(`${item.request.clientId}:${item.request.seq}`);
+      const f = failures.shift();
+      if (f) throw f;
+      // The second attempt of seq 1 found it applied already: a duplicate reply is success.
+      return ok(item.request.seq, item.request.seq === 1);
+    },
+    onSent: (item, r) => sent.push([item.text, r.messageId]),
+    sleep: async (ms) => { delays.push(ms); if (outbox.items().length === 0) void sender.stop(); },
+    idlePollMs: 5,
+  });
+  await sender.start();
+  assert.deepEqual(calls, ['cid:1', 'cid:1', 'cid:1', 'cid:1', 'cid:2']);
+  assert.deepEqual(sent, [['first', 1], ['second', 2]]);
+  assert.deepEqual(delays.slice(0, 3), [250, 500, 1000]);
+  assert.equal(outbox.items().length, 0);
+});
+
+test('a permanent error marks the item failed and the next one goes on', async () => {
+  const outbox = new Outbox(new MemoryStorage(), 'alice', () => 'cid');
+  outbox.add({ kind: 'direct', to: 'nobody' }, 'lost', 1);
+  outbox.add({ kind: 'direct', to: 'bob' }, 'fine', 2);
+  const failed: OutboxItem[] = [];
+  const sender = new OutboxSender({
+    outbox,
+    send: async (item) => {
+      if (item.target.kind === 'direct' && item.target.to === 'nobody') throw new ChatApiError('no-such-user', 'no such user: nobody');
+      return ok(7);
+    },
+    onFailed: (item) => failed.push(item),
+  });
+  assert.equal(await sender.step(), 'failed');
+  assert.equal(await sender.step(), 'sent');
+  assert.equal(await sender.step(), 'idle');
+  const items = outbox.items();
+  assert.equal(items.length, 1);
+  assert.equal(items[0]?.state, 'failed');
+  assert.equal(items[0]?.error?.code, 'no-such-user');
+  assert.equal(failed.length, 1);
+  outbox.remove(items[0]!.key);
+  assert.equal(outbox.items().length, 0);
+});
+
+test('a transient failure keeps the item pending with its attempts and last error', async () => {
+  const outbox = new Outbox(new MemoryStorage(), 'alice', () => 'cid');
+  outbox.add({ kind: 'direct', to: 'bob' }, 'hi', 1);
+  const sender = new OutboxSender({ outbox, send: async () => { throw new ChatApiError('no-quorum', 'no quorum'); } });
+  assert.equal(await sender.step(), 'retry');
+  assert.equal(await sender.step(), 'retry');
+  const [item] = outbox.items();
+  assert.equal(item?.state, 'pending');
+  assert.equal(item?.attempts, 2);
+  assert.equal(item?.error?.code, 'no-quorum');
+  assert.deepEqual(item?.request, { clientId: 'cid', seq: 1 });
+});
+
+test('kick wakes an idle sender', async () => {
+  const outbox = new Outbox(new MemoryStorage(), 'alice', () => 'cid');
+  const sent: string[] = [];
+  const sender = new OutboxSender({ outbox, send: async (i) => { sent.push(i.text); return ok(1); }, idlePollMs: 60_000 });
+  const done = sender.start();
+  await new Promise((r) => setTimeout(r, 10));
+  outbox.add({ kind: 'direct', to: 'bob' }, 'late', 1);
+  sender.kick();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(sent, ['late']);
+  await sender.stop();
+  await done;
+});

@@ -1,0 +1,90 @@
+// chat.db commits are not fsynced (synchronous=NORMAL, see docs/storage.md): a power cut may
+// take its last transactions while raft.db, fsynced on every Ready, keeps the log and the commit
+// index. Simulated here by putting back an older copy of chat.db (what the disk held before the
+// lost commits) under a newer raft.db: the replica must apply the committed tail again, for the
+// first time on that file, exactly once, and answer the client's retries with the first results.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { tempDir } from '../helpers/temp-dir.js';
+import { DriverProcess, acks, dump, sends, setup } from './crash-harness.js';
+
+/** chat.db as the disk held it at this moment (the replica must be stopped: no WAL left). */
+function keepChatDb(dir: string): string {
+  assert.ok(!existsSync(join(dir, 'chat.db-wal')), 'a clean exit leaves no WAL');
+  const copy = join(dir, 'chat.db.older');
+  copyFileSync(join(dir, 'chat.db'), copy);
+  return copy;
+}
+
+/** The power cut: chat.db loses every commit since `copy` was kept. */
+function loseTail(dir: string, copy: string): void {
+  for (const suffix of ['-wal', '-shm']) rmSync(join(dir, `chat.db${suffix}`), { force: true });
+  copyFileSync(copy, join(dir, 'chat.db'));
+  rmSync(copy);
+}
+
+describe('chat.db loses its unsynced tail', { concurrency: 2 }, () => {
+  test('the committed tail is applied again from the log, once', async (t) => {
+    const dir = tempDir(t, 'quorum-tail-');
+    const first = await DriverProcess.start(t, dir);
+    await first.replica.run({ op: 'elect' });
+    await first.replica.run(setup);
+    const early = acks(await first.replica.run(sends(1)));
+    await first.replica.exitCleanly();
+    const copy = keepChatDb(dir);
+
+    const second = await DriverProcess.start(t, dir);
+    await second.replica.run({ op: 'elect' });
+    const lost = acks([...await second.replica.run(sends(2)), ...await second.replica.run(sends(3, 4))]);
+    assert.equal(lost.length, 3);
+    await second.replica.exitCleanly();
+    loseTail(dir, copy);
+
+    const { replica, loaded } = await DriverProcess.start(t, dir);
+    const lastAcked = Math.max(...lost.map((a) => a.index));
+    assert.ok(loaded.applied < lastAcked, `chat.db is back at ${loaded.applied}, before the lost acknowledgements`);
+    assert.ok(loaded.commit >= lastAcked, 'raft.db still holds the commit index');
+    const reapplied = acks(await replica.run({ op: 'elect' }));
+    assert.deepEqual(reapplied.map((a) => [a.seq, a.duplicate]), [[2, false], [3, false], [4, false]], 'applied again, for the first time on this file');
+    assert.deepEqual(reapplied.map((a) => a.result), lost.map((a) => a.result), 'the same results (deterministic ids)');
+    const retried = acks(await replica.run(sends(1, 2, 3, 4)));
+    assert.deepEqual(retried.map((a) => a.duplicate), [true, true, true, true], 'retries are not applied twice');
+    assert.deepEqual(retried.map((a) => a.result), [...early, ...lost].map((a) => a.result), 'a retry returns the first result');
+    const { messages } = await dump(replica);
+    assert.deepEqual(messages.map((m) => m.body), ['msg-1', 'msg-2', 'msg-3', 'msg-4']);
+    await replica.exitCleanly();
+  });
+
+  test('a tail lost below a snapshot (log compacted past it) is restored from the snapshot', async (t) => {
+    const dir = tempDir(t, 'quorum-tail-');
+    const first = await DriverProcess.start(t, dir);
+    await first.replica.run({ op: 'elect' });
+    await first.replica.run(setup);
+    await first.replica.run(sends(1));
+    await first.replica.exitCleanly();
+    const copy = keepChatDb(dir);
+
+    const second = await DriverProcess.start(t, dir);
+    await second.replica.run({ op: 'elect' });
+    const lost = acks(await second.replica.run(sends(2, 3)));
+    const snapshot = (await second.replica.run({ op: 'snapshot' })).find((l) => 'snapshot' in l)?.snapshot as { index: number };
+    const after = acks(await second.replica.run(sends(4)));
+    await second.replica.exitCleanly();
+    loseTail(dir, copy);
+
+    const { replica, loaded } = await DriverProcess.start(t, dir);
+    assert.equal(loaded.snapshotIndex, snapshot.index);
+    assert.ok(loaded.applied >= snapshot.index, 'the snapshot replaced the older chat.db at start');
+    const reapplied = acks(await replica.run({ op: 'elect' }));
+    assert.deepEqual(reapplied.map((a) => a.seq), [4], 'only what follows the snapshot is applied again');
+    assert.deepEqual(reapplied.map((a) => a.result), after.map((a) => a.result));
+    const retried = acks(await replica.run(sends(2, 3, 4)));
+    assert.deepEqual(retried.map((a) => a.duplicate), [true, true, true]);
+    assert.deepEqual(retried.map((a) => a.result), [...lost, ...after].map((a) => a.result));
+    const { messages } = await dump(replica);
+    assert.deepEqual(messages.map((m) => m.body), ['msg-1', 'msg-2', 'msg-3', 'msg-4']);
+    await replica.exitCleanly();
+  });
+});
