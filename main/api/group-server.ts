@@ -3,6 +3,7 @@
 // is not a member yet, and running autopilot (which acts only while this peer leads).
 import { defaultAutopilot, type AutopilotConfig } from '../autopilot/autopilot.js';
 import { LanDiscovery, type DiscoveredPeer, type LanDiscoveryOptions } from '../discovery/index.js';
+import { usableInterfaces } from '../discovery/interfaces.js';
 import { AutopilotRunner } from '../peer/autopilot-runner.js';
 import { groupTls, renameGroup, unnamedGroup, type GroupConfig } from '../peer/group-files.js';
 import { joinGroup, membershipHandlers } from '../peer/join.js';
@@ -36,7 +37,9 @@ export async function startGroupServer(options: GroupServerOptions): Promise<Gro
   const { peer } = server;
   const addresses = () => reachableAddresses(options.listen, server.port);
   peer.setAddress(peer.id, addresses()[0] as string); // what Join replies tell others
-  const discovery = new LanDiscovery({ ...options.discovery, dataDir: options.dataDir, logger: options.logger });
+  const discovery = new LanDiscovery({
+    ...options.discovery, dataDir: options.dataDir, logger: options.logger, listInterfaces: boundInterfaces(options.listen),
+  });
   followDiscovery(peer, discovery, group.groupId);
   const advertise = (groupName: string) => discovery.advertise({ groupId: group.groupId, groupName, nodeId: peer.id, protocolVersion: 1, port: server.port });
   advertise(group.groupName);
@@ -71,4 +74,15 @@ function adoptGroupName(discovery: LanDiscovery, dataDir: string, group: GroupCo
   };
   discovery.on('up', adopt);
   discovery.on('update', adopt);
+}
+
+/**
+ * A peer bound to one address is reachable there only: announcing it on every interface would
+ * tell the others to dial an address where nothing listens (and replace the one they joined
+ * through). So mDNS runs only on the interface of that address (none for loopback).
+ */
+function boundInterfaces(listen: string): LanDiscoveryOptions['listInterfaces'] {
+  const host = listen.slice(0, listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  if (host === '0.0.0.0' || host === '' || host === '::') return undefined;
+  return () => usableInterfaces().filter((iface) => iface.address === host);
 }

@@ -29,6 +29,8 @@ export interface LocalGroupOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Peer i (1-based) also serves the UI on 127.0.0.1 at this port + i - 1 (`--ui-port`); 0: any free port each. */
   readonly uiBasePort?: number;
+  /** The flags of a member's first start (default: a static group of all members, `--peers`). */
+  readonly firstStartArgs?: (member: GroupMember) => string[];
 }
 
 export interface PeerExit {
@@ -103,6 +105,11 @@ export class LocalGroup {
     return new Map(ids.map((id, i) => [id, exits[i] as PeerExit]));
   }
 
+  /** Process ids of the running peers (for CPU and memory figures). */
+  pids(): number[] {
+    return [...this.running.values()].flatMap((r) => (r.child.pid === undefined ? [] : [r.child.pid]));
+  }
+
   /** Resolves once no peer of the group runs any more. */
   async whenAllExited(): Promise<void> {
     while (this.running.size > 0) await Promise.race([...this.running.values()].map((r) => r.exited));
@@ -110,12 +117,14 @@ export class LocalGroup {
 
   private args(m: GroupMember): string[] {
     const args = ['peer', '--data', m.dataDir];
-    if (!existsSync(join(m.dataDir, 'peer.json'))) {
-      args.push('--id', m.id, '--listen', m.address, '--peers', this.members.map((x) => `${x.id}=${x.address}`).join(','));
-    }
+    if (!existsSync(join(m.dataDir, 'peer.json'))) args.push(...(this.options.firstStartArgs?.(m) ?? this.staticArgs(m)));
     if (this.options.snapshotEvery !== undefined) args.push('--snapshot-every', String(this.options.snapshotEvery));
     if (this.options.uiBasePort !== undefined) args.push('--ui-port', String(this.uiPort(m)));
     return args;
+  }
+
+  private staticArgs(m: GroupMember): string[] {
+    return ['--id', m.id, '--listen', m.address, '--peers', this.members.map((x) => `${x.id}=${x.address}`).join(',')];
   }
 
   /** 0 asks each peer for any free port (it prints its URL); else base + position. */
