@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from '../helpers/wait.js';
 import { ChatApiError, type SendResult } from '../../common/chat-api.js';
 import { Outbox, OutboxSender, isTransient, type OutboxItem } from '../../renderer/src/logic/outbox.js';
 import { MemoryStorage } from '../../renderer/src/logic/storage.js';
@@ -102,11 +103,16 @@ test('kick wakes an idle sender', async () => {
   const outbox = new Outbox(new MemoryStorage(), 'alice', () => 'cid');
   const sent: string[] = [];
   const sender = new OutboxSender({ outbox, send: async (i) => { sent.push(i.text); return ok(1); }, idlePollMs: 60_000 });
+  // The sender is idle once it has looked for work and found none.
+  let looked = 0;
+  const nextPending = outbox.nextPending.bind(outbox);
+  outbox.nextPending = () => { looked += 1; return nextPending(); };
   const done = sender.start();
-  await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => looked > 0, 'the sender to look for work');
   outbox.add({ kind: 'direct', to: 'bob' }, 'late', 1);
   sender.kick();
-  await new Promise((r) => setTimeout(r, 10));
+  // The idle poll is a minute away: only the kick can have sent it within the wait.
+  await waitFor(() => sent.length > 0, 'the kicked sender to send', { timeoutMs: 10_000 });
   assert.deepEqual(sent, ['late']);
   await sender.stop();
   await done;

@@ -38,32 +38,30 @@ export function AdminPanel({ api, host, hostState, status, connected, leaderEven
     );
   }
 
-  const transfer = async () => {
-    setBusy('transfer');
+  /** One admin action at a time: busy while it runs, its outcome as a notice or an error. */
+  const act = async (name: string, run: () => Promise<string>) => {
+    setBusy(name);
     setError(null);
     setNotice(null);
     try {
-      const s = await api.transferLeadership();
-      setNotice(`Leadership moved to ${s.leader ?? s.id}.`);
+      setNotice(await run());
     } catch (err) {
       setError(friendlyError(err));
     } finally {
       setBusy(null);
     }
   };
+  const transfer = () => act('transfer', async () => {
+    const s = await api.transferLeadership();
+    return `Leadership moved to ${s.leader ?? s.id}.`;
+  });
   const remove = async () => {
     if (!removing) return;
-    setBusy('remove');
-    setError(null);
-    try {
+    await act('remove', async () => {
       await api.removeMember(removing);
-      setNotice(`${removing} was removed from the group.`);
       setRemoving(null);
-    } catch (err) {
-      setError(friendlyError(err));
-    } finally {
-      setBusy(null);
-    }
+      return `${removing} was removed from the group.`;
+    });
   };
   const copy = async () => {
     if (!invite) return;

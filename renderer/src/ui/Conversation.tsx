@@ -162,24 +162,17 @@ export function ConversationView({ ctx, convKey, items, channel, onViewedDirect,
     }
   };
 
-  const joinChannel = async () => {
+  const channelAction = (run: (channel: string) => Promise<unknown>) => async () => {
     if (target.kind !== 'channel') return;
     try {
-      await api.joinChannel(target.channel);
+      await run(target.channel);
       onChannelsChanged();
     } catch (err) {
       setActionError(friendlyError(err, { channel: target.channel }));
     }
   };
-  const leaveChannel = async () => {
-    if (target.kind !== 'channel') return;
-    try {
-      await api.leaveChannel(target.channel);
-      onChannelsChanged();
-    } catch (err) {
-      setActionError(friendlyError(err, { channel: target.channel }));
-    }
-  };
+  const joinChannel = channelAction((channel) => api.joinChannel(channel));
+  const leaveChannel = channelAction((channel) => api.leaveChannel(channel));
 
   const notMember = target.kind === 'channel' && channel !== null && !channel.joined;
   const ownDeletable = view.some((m) => m.own && m.id !== null);
