@@ -117,11 +117,12 @@ export class ChatBackend {
   }
 
   private async tokenCaller(token: string): Promise<Caller> {
-    const expired = new ChatApiError('bad-token', 'the session token is not valid (logged out, or never issued): log in again');
-    if (!isSessionToken(token)) throw expired;
+    // Made only when needed: an Error captures a stack, and this runs for every call.
+    const expired = () => new ChatApiError('bad-token', 'the session token is not valid (logged out, or never issued): log in again');
+    if (!isSessionToken(token)) throw expired();
     const tokenHash = hashToken(token);
     const account = await this.fresh(() => this.queries.sessionAccount(tokenHash));
-    if (account === null) throw expired;
+    if (account === null) throw expired();
     return { account, tokenHash };
   }
 }

@@ -6,6 +6,8 @@ import type { ChatResult } from './commands.js';
 
 /** How many commands one client may have in flight without risking "session-expired". */
 export const sessionWindow = 128;
+/** Old results are deleted once per this many sequence numbers, not after every command. */
+const evictEvery = 32;
 
 export type SessionLookup =
   | { readonly kind: 'new'; readonly maxSeq: number }
@@ -38,6 +40,8 @@ export class ClientSessions {
     this.stmts.record.run(clientId, seq, JSON.stringify(result));
     if (seq <= maxSeq) return;
     this.stmts.setMax.run(clientId, seq);
-    this.stmts.evict.run(clientId, seq - sessionWindow);
+    // Whenever the sequence crosses a multiple of evictEvery (deterministic: every replica
+    // deletes at the same command). A result kept a little longer still answers its retry.
+    if (Math.floor(seq / evictEvery) > Math.floor(maxSeq / evictEvery)) this.stmts.evict.run(clientId, seq - sessionWindow);
   }
 }

@@ -14,7 +14,7 @@ import { decodeConfChange } from '../raft/confchange.js';
 import { RaftNode } from '../raft/node.js';
 import {
   defaultConfig, EntryType, ProposalDropped, Role,
-  type ConfChange, type Entry, type NodeId, type RaftStatus, type Ready, type SoftState, type SnapshotMeta,
+  type ConfChange, type Entry, type Message, type NodeId, type RaftStatus, type Ready, type SoftState, type SnapshotMeta,
 } from '../raft/types.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { Storage } from '../storage/storage.js';
@@ -27,6 +27,7 @@ import { readMemberBook, writeMemberBook } from './member-book.js';
 import { encodeMemberContext, memberContextOf } from './member-context.js';
 import { NoQuorumError, PeerStoppedError, TimeoutError } from './errors.js';
 import { Waiters } from './waiters.js';
+import { splitBeforeSync } from './early-send.js';
 
 export interface PeerTiming {
   /** Milliseconds per Raft tick. */
@@ -131,6 +132,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private ticker: NodeJS.Timeout | null = null;
   private retrier: NodeJS.Timeout | null = null;
   private scheduled = false;
+  /** The sync of the Ready being handled; the next Ready waits for it (one in flight). */
+  private syncing: Promise<void> | null = null;
   private stopped = false;
   private soft: SoftState = { role: Role.Follower, leader: null, term: 0 };
 
@@ -464,6 +467,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (this.retrier !== null) clearInterval(this.retrier);
     this.writes.failAll(() => new PeerStoppedError());
     this.readIndexes.failAll(() => new PeerStoppedError());
+    await this.syncing; // never rejects (a failed sync is fatal, handled in handle())
     await this.transport.close();
     this.storage.close();
   }
@@ -497,9 +501,9 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   private processReady(): void {
     this.scheduled = false;
-    if (this.stopped) return;
+    if (this.stopped || this.syncing !== null) return;
     this.proposeBatch();
-    while (this.node.hasReady()) this.handle(this.node.ready());
+    while (this.syncing === null && this.node.hasReady()) this.handle(this.node.ready());
     this.releaseAppliedWaiters();
   }
 
@@ -518,10 +522,34 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
   }
 
+  /**
+   * persist → send → apply → advance. The log write is synced on the thread pool while the event
+   * loop goes on receiving; whatever arrives meanwhile goes into the next Ready, so one fsync
+   * covers it all (group commit). A leader's appends leave before its own sync (early-send.ts).
+   */
   private handle(rd: Ready): void {
     if (rd.snapshot !== null) this.installSnapshot(rd);
-    this.storage.save(rd.hardState, rd.entries);
-    this.transport.send(rd.messages);
+    const durable = this.storage.write(rd.hardState, rd.entries);
+    if (durable === null) {
+      this.finish(rd, rd.messages);
+      return;
+    }
+    const order = splitBeforeSync(rd, this.soft.role);
+    this.transport.send(order.now);
+    this.syncing = durable.then(() => {
+      this.syncing = null;
+      if (this.stopped) return;
+      this.finish(rd, order.afterSync);
+      this.scheduleReady();
+    }, (err: unknown) => {
+      this.syncing = null;
+      this.fatal(err as Error);
+    });
+  }
+
+  /** The rest of a Ready once its write is durable. */
+  private finish(rd: Ready, messages: readonly Message[]): void {
+    this.transport.send(messages);
     if (rd.committed.length > 0) this.apply(rd.committed);
     for (const rs of rd.readStates) this.readIndexes.resolve(rs.context, rs.index);
     this.node.advance(rd);

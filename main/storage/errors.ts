@@ -13,7 +13,9 @@ export type StorageErrorCode =
   /** The log, hard state and state database disagree in a way no crash can produce. */
   | 'inconsistent'
   /** A call that breaks the storage contract (a bug in the caller). */
-  | 'misuse';
+  | 'misuse'
+  /** The operating system failed a write or sync: nothing after it can be trusted to be on disk. */
+  | 'io';
 
 export class StorageError extends Error {
   constructor(readonly code: StorageErrorCode, message: string, options?: { cause?: unknown }) {

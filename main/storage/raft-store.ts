@@ -1,9 +1,13 @@
 // raft.db: the node's identity, hard state, latest snapshot metadata and the log. Every Ready's
-// entries and hard state are written in one transaction, hence with one fsync.
+// entries and hard state are written in one transaction, made durable by one fsync of the WAL,
+// which the peer awaits off the event loop (write(), then flush()).
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { applyConfChange, decodeConfChange } from '../raft/confchange.js';
 import type { ConfState, Entry, EntryType, HardState, NodeId, SnapshotMeta } from '../raft/types.js';
 import { crashPoint } from './crash.js';
 import { StorageError } from './errors.js';
+import { fsyncPath } from './fsync.js';
 import type { Db } from './sqlite.js';
 
 export interface Identity {
@@ -30,6 +34,10 @@ export class RaftStore {
   /** Term and vote as last saved: a save that changes neither (nor the log) moves only the commit index. */
   private savedTerm: number;
   private savedVote: NodeId | null;
+  /** An fd on raft.db's WAL, for flush() (opened at the first one). */
+  private walFd: number | null = null;
+  private flushesInFlight = 0;
+  private closed = false;
 
   constructor(private readonly db: Db) {
     this.stmts = {
@@ -46,14 +54,14 @@ export class RaftStore {
       truncateFrom: db.prepare<[number]>('DELETE FROM log WHERE idx >= ?'),
       compactTo: db.prepare<[number]>('DELETE FROM log WHERE idx <= ?'),
       clear: db.prepare('DELETE FROM log'),
-      relaxed: db.prepare('PRAGMA synchronous = NORMAL'),
-      durable: db.prepare('PRAGMA synchronous = FULL'),
     };
     this.saveTx = db.transaction((hardState: HardState | null, entries: readonly Entry[]) => {
       this.appendEntries(entries);
       if (hardState !== null) this.stmts.setHardState.run(hardState.term, hardState.vote, hardState.commit);
       crashPoint('save:torn');
     });
+    // Commits do not sync the WAL: every write that must be durable is followed by a flush.
+    db.pragma('synchronous = NORMAL');
     this.snap = this.readSnapshot();
     this.last = (this.stmts.lastIndex.get() as number | null) ?? this.snap?.meta.index ?? 0;
     const saved = this.stmts.hardState.get();
@@ -71,6 +79,7 @@ export class RaftStore {
     const current = this.identity();
     if (current === null) {
       this.stmts.setIdentity.run(identity.nodeId, JSON.stringify(identity.founders));
+      this.flushSync();
     } else if (current.nodeId !== identity.nodeId) {
       throw new StorageError('misuse', `this data directory belongs to node ${current.nodeId}, not ${identity.nodeId}`);
     }
@@ -98,32 +107,31 @@ export class RaftStore {
     return out;
   }
 
-  /**
-   * Persists one Ready's hard state and entries durably, in one transaction. Entries replace
-   * whatever the log holds from entries[0].index on (a new leader overwriting a conflicting suffix).
-   *
-   * Exception: a save of nothing but a higher commit index is committed without an fsync (the
-   * next fsynced commit of this file makes it durable with it). The commit index is volatile
-   * state in Raft (Figure 2): a node that restarts with an older one learns the current one
-   * from the leader, and applies nothing before. Storing it only saves a restarted node that
-   * wait (and load() never lets it fall below what chat.db has applied). Term, vote and entries
-   * are always fsynced before the Ready's messages leave.
-   */
+  /** Persists one Ready's hard state and entries durably (write(), then a blocking flush). */
   save(hardState: HardState | null, entries: readonly Entry[]): void {
-    if (hardState === null && entries.length === 0) return;
+    if (this.write(hardState, entries)) this.flushSync();
+  }
+
+  /**
+   * Writes one Ready's hard state and entries in one transaction, without waiting for the disk
+   * (synchronous=NORMAL: the WAL is not fsynced at commit). Entries replace whatever the log
+   * holds from entries[0].index on (a new leader overwriting a conflicting suffix). Returns
+   * whether the write still has to be made durable by flush() before anything that depends on
+   * it leaves this node (votes, acknowledgements) or is applied.
+   *
+   * A write of nothing but a higher commit index is skipped (false): the next write of entries
+   * or of a new term carries it. The commit index is volatile state in Raft (Figure 2): a node
+   * that restarts with an older one learns the current one from the leader, and applies nothing
+   * before. Storing it only saves a restarted node that wait (and load() never lets it fall
+   * below what chat.db has applied).
+   */
+  write(hardState: HardState | null, entries: readonly Entry[]): boolean {
+    if (hardState === null && entries.length === 0) return false;
     if (entries.length > 0) crashPoint('append:before');
     if (hardState !== null) crashPoint('hardstate:before');
     const commitOnly = entries.length === 0 && hardState !== null && hardState.term === this.savedTerm && hardState.vote === this.savedVote;
-    if (commitOnly) {
-      this.stmts.relaxed.run();
-      try {
-        this.saveTx(hardState, entries);
-      } finally {
-        this.stmts.durable.run();
-      }
-    } else {
-      this.saveTx(hardState, entries);
-    }
+    if (commitOnly) return false;
+    this.saveTx(hardState, entries);
     if (hardState !== null) {
       this.savedTerm = hardState.term;
       this.savedVote = hardState.vote;
@@ -132,6 +140,45 @@ export class RaftStore {
     if (lastNew !== undefined) this.last = lastNew.index;
     if (entries.length > 0) crashPoint('append:after');
     if (hardState !== null) crashPoint('hardstate:after');
+    return true;
+  }
+
+  /**
+   * Makes every write so far durable: one fdatasync of the WAL, on libuv's thread pool. In WAL
+   * mode a commit is the WAL frames that carry it; once they are on disk, recovery replays them
+   * (what synchronous=FULL does at every commit, here done later and off the event loop).
+   * Checkpoints stay safe: with NORMAL, SQLite syncs the WAL before one and the database after.
+   */
+  flush(): Promise<void> {
+    const fd = this.wal();
+    this.flushesInFlight++;
+    return new Promise<void>((resolve, reject) => {
+      fdatasync(fd, (err) => {
+        this.flushesInFlight--;
+        if (this.closed && this.flushesInFlight === 0) this.closeWal();
+        if (err === null) resolve();
+        else reject(new StorageError('io', `could not sync the raft log to disk: ${err.message}`, { cause: err }));
+      });
+    });
+  }
+
+  private flushSync(): void {
+    fdatasyncSync(this.wal());
+  }
+
+  /** The WAL exists from the first write on and SQLite keeps it (same inode) until the last close. */
+  private wal(): number {
+    if (this.walFd === null) {
+      if (this.closed) throw new StorageError('misuse', 'raft.db is closed');
+      this.walFd = openSync(`${this.db.name}-wal`, 'r+'); // r+: Windows flushes only writable handles
+      fsyncPath(dirname(this.db.name)); // the WAL's directory entry, once
+    }
+    return this.walFd;
+  }
+
+  private closeWal(): void {
+    if (this.walFd !== null) closeSync(this.walFd);
+    this.walFd = null;
   }
 
   private appendEntries(entries: readonly Entry[]): void {
@@ -162,6 +209,7 @@ export class RaftStore {
       if (replaceLog) this.stmts.clear.run();
       else this.stmts.compactTo.run(index);
     })();
+    this.flushSync(); // before the caller removes the previous snapshot's file
     this.snap = stored;
     this.last = replaceLog ? index : Math.max(this.last, index);
   }
@@ -176,6 +224,8 @@ export class RaftStore {
   }
 
   close(): void {
+    this.closed = true;
+    if (this.flushesInFlight === 0) this.closeWal(); // else the last flush closes it
     this.db.close();
   }
 

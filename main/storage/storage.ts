@@ -149,9 +149,17 @@ export class Storage {
     };
   }
 
-  /** Persists a Ready's hard state and entries (one transaction, one fsync). */
+  /** Persists a Ready's hard state and entries (one transaction, one fsync), blocking. */
   save(hardState: HardState | null, entries: readonly Entry[]): void {
     this.raft.save(hardState, entries);
+  }
+
+  /**
+   * Writes a Ready's hard state and entries without waiting for the disk; returns the promise
+   * of their durability, or null when nothing needs it (see RaftStore.write and flush).
+   */
+  write(hardState: HardState | null, entries: readonly Entry[]): Promise<void> | null {
+    return this.raft.write(hardState, entries) ? this.raft.flush() : null;
   }
 
   /**
