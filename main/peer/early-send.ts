@@ -1,4 +1,4 @@
-// Which of a Ready's messages may leave before the Ready's log write is on disk.
+// Which parts of a Ready may go ahead before the Ready's log write is on disk.
 //
 // The Ready loop writes a Ready's entries and hard state, then syncs them off the event loop;
 // what depends on them waits for the sync. A leader's appends need not (Raft thesis §10.2.1):
@@ -34,4 +34,15 @@ export function splitBeforeSync(rd: Ready, role: Role): SendOrder {
     (replication && m.commit < firstNew ? now : afterSync).push(m);
   }
   return { now, afterSync };
+}
+
+/**
+ * Whether the Ready's committed entries may be applied before its sync: when they all precede
+ * its new entries, they were written and synced by earlier Readies (chat.db never gets ahead of
+ * the durable log). Under load a leader's Ready carries both, and its clients need not wait for
+ * the next sync to hear that their writes committed.
+ */
+export function appliesBeforeSync(rd: Ready): boolean {
+  const lastCommitted = rd.committed[rd.committed.length - 1]?.index ?? 0;
+  return lastCommitted < (rd.entries[0]?.index ?? Infinity);
 }

@@ -27,7 +27,7 @@ import { readMemberBook, writeMemberBook } from './member-book.js';
 import { encodeMemberContext, memberContextOf } from './member-context.js';
 import { NoQuorumError, PeerStoppedError, TimeoutError } from './errors.js';
 import { Waiters } from './waiters.js';
-import { splitBeforeSync } from './early-send.js';
+import { appliesBeforeSync, splitBeforeSync } from './early-send.js';
 
 export interface PeerTiming {
   /** Milliseconds per Raft tick. */
@@ -134,6 +134,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private scheduled = false;
   /** The sync of the Ready being handled; the next Ready waits for it (one in flight). */
   private syncing: Promise<void> | null = null;
+  /** A snapshot recorded at this index waits for the core to have applied it (0: none). */
+  private compactAt = 0;
   private stopped = false;
   private soft: SoftState = { role: Role.Follower, leader: null, term: 0 };
 
@@ -504,7 +506,6 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (this.stopped || this.syncing !== null) return;
     this.proposeBatch();
     while (this.syncing === null && this.node.hasReady()) this.handle(this.node.ready());
-    this.releaseAppliedWaiters();
   }
 
   /** All proposals of this turn go to the core as one batch: one append, one fsync. */
@@ -536,10 +537,12 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
     const order = splitBeforeSync(rd, this.soft.role);
     this.transport.send(order.now);
+    const applyNow = appliesBeforeSync(rd);
+    if (applyNow) this.apply(rd.committed);
     this.syncing = durable.then(() => {
       this.syncing = null;
       if (this.stopped) return;
-      this.finish(rd, order.afterSync);
+      this.finish(rd, order.afterSync, !applyNow);
       this.scheduleReady();
     }, (err: unknown) => {
       this.syncing = null;
@@ -548,26 +551,38 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   /** The rest of a Ready once its write is durable. */
-  private finish(rd: Ready, messages: readonly Message[]): void {
+  private finish(rd: Ready, messages: readonly Message[], apply = true): void {
     this.transport.send(messages);
-    if (rd.committed.length > 0) this.apply(rd.committed);
+    if (apply) this.apply(rd.committed);
     for (const rs of rd.readStates) this.readIndexes.resolve(rs.context, rs.index);
     this.node.advance(rd);
     if (rd.softState !== null) this.leaderChanged(rd.softState);
     if (rd.committed.length > 0) this.maybeCompact(); // only applying can make a snapshot due
+    this.compactIfApplied();
+    // Here, not at apply(): a waiter may read what advance() settles (a conf change's membership).
+    this.releaseAppliedWaiters();
   }
 
   /**
    * A due snapshot is written by a worker thread (VACUUM INTO of a growing chat.db blocked the
    * event loop for 0.1 s per 10 MB: heartbeats late, every client waiting). Once it is recorded
-   * the core drops the log it covers; this runs between Readies, as any event does.
+   * the core drops the log it covers; this runs between Readies, as any event does. The copy
+   * may include entries applied ahead of their Ready's advance() (appliesBeforeSync): the core
+   * is then told once that advance() has happened.
    */
   private maybeCompact(): void {
     const creating = this.storage.snapshotInBackground();
     if (creating === null) return;
     creating.then((meta) => {
-      if (meta !== null && !this.stopped) this.node.compact(meta.index, new Uint8Array(0));
+      if (meta !== null && !this.stopped) this.compactAt = Math.max(this.compactAt, meta.index);
+      this.compactIfApplied();
     }, (err: unknown) => this.log.warn({ err: (err as Error).message }, 'taking a snapshot failed; the log is kept and it is tried again later'));
+  }
+
+  private compactIfApplied(): void {
+    if (this.compactAt === 0 || this.stopped || this.node.status().applied < this.compactAt) return;
+    this.node.compact(this.compactAt, new Uint8Array(0));
+    this.compactAt = 0;
   }
 
   private installSnapshot(rd: Ready): void {
@@ -578,6 +593,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   private apply(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
     this.notePins(entries);
     const results = this.machine.applyBatch(entries);
     for (const r of results) {

@@ -11,10 +11,19 @@ import { app } from 'electron';
 const fake = globalThis.__fakeElectron;
 const step = (name) => process.stdout.write(`step: ${name}\n`);
 
+/** Resolves once `condition()` holds, checking every 10 ms; throws naming `what` after 10 s. */
+async function until(condition, what) {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 await import(pathToFileURL(process.argv[2]).href);
 fake.makeReady();
 await app.whenReady();
-await new Promise((resolve) => setTimeout(resolve, 20));
+await until(() => fake.windows[0]?.webContents.loaded.length > 0, 'the window has loaded its page');
 
 step('scheme registered before ready, privileged');
 assert.ok(fake.events.indexOf('registerSchemesAsPrivileged') >= 0);
@@ -124,10 +133,9 @@ const status = await bridge('status');
 assert.equal(status.role, 'leader');
 const subscription = await bridge('subscribe', {});
 assert.equal(typeof subscription, 'number');
-await new Promise((resolve) => setTimeout(resolve, 200));
-const pushes = contents.sent.filter((s) => s.channel === 'quorum-chat:push').map((s) => s.message);
-assert.ok(pushes.some((p) => p.type === 'host' && p.state.state === 'member'), 'the host state change was pushed');
-assert.ok(pushes.some((p) => p.type === 'event' && p.subscription === subscription), 'subscription events are pushed');
+const pushes = () => contents.sent.filter((s) => s.channel === 'quorum-chat:push').map((s) => s.message);
+await until(() => pushes().some((p) => p.type === 'host' && p.state.state === 'member'), 'the host state change was pushed');
+await until(() => pushes().some((p) => p.type === 'event' && p.subscription === subscription), 'subscription events are pushed');
 
 step('a navigation ends the window\'s session (the new page logs in again)');
 contents.emit('did-start-navigation', { isMainFrame: true, isSameDocument: false, url: 'app://quorum-chat/index.html' });

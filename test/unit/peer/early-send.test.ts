@@ -2,7 +2,7 @@
 // checked on Readies made by the real consensus core.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { splitBeforeSync } from '../../../main/peer/early-send.js';
+import { appliesBeforeSync, splitBeforeSync } from '../../../main/peer/early-send.js';
 import { RaftNode } from '../../../main/raft/node.js';
 import { MessageType, Role, type ConfState, type Message, type Ready } from '../../../main/raft/types.js';
 import { config, emptyState, msg, text } from '../raft/harness.js';
@@ -80,4 +80,23 @@ test('a Ready that changes role or term, and every follower or candidate Ready, 
   const acks = follower.ready();
   assert.ok(acks.messages.some((m) => m.type === MessageType.AppResp && !m.reject));
   assert.deepEqual(splitBeforeSync(acks, Role.Follower), { now: [], afterSync: acks.messages });
+});
+
+test('committed entries that precede the new ones are applied before the sync; others wait', () => {
+  const node = leaderOf({ voters: ['1', '2', '3'], learners: [] });
+  node.propose(text('first'));
+  const first = node.ready();
+  node.advance(first);
+  const firstIndex = first.entries[0]?.index ?? 0;
+  node.step(msg({ type: MessageType.AppResp, from: '2', to: '1', term: 1, index: firstIndex }));
+  node.propose(text('second'));
+  const both = node.ready();
+  assert.deepEqual([both.committed.map((e) => e.index), both.entries.map((e) => e.index)], [[firstIndex], [firstIndex + 1]]);
+  assert.equal(appliesBeforeSync(both), true);
+
+  const alone = leaderOf({ voters: ['1'], learners: [] });
+  alone.propose(text('hello'));
+  const own = alone.ready();
+  assert.deepEqual(own.committed.map((e) => e.index), own.entries.map((e) => e.index), 'commits its own new entry');
+  assert.equal(appliesBeforeSync(own), false);
 });
