@@ -92,6 +92,9 @@ const channelOptions: grpc.ChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 2_000,
   'grpc.client_idle_timeout_ms': 24 * 3600 * 1000,
+  // Raft streams are never retried by gRPC (a broken one is reopened and Raft resends); without
+  // this, grpc-js keeps every message of a stream in a retry buffer until the call commits.
+  'grpc.enable_retries': 0,
 };
 
 export class Transport {
