@@ -19,8 +19,10 @@ export class ClientSessions {
 
   constructor(db: Db) {
     this.stmts = {
-      result: db.prepare<[string, number], string>('SELECT result FROM client_results WHERE client_id = ? AND seq = ?').pluck(),
-      maxSeq: db.prepare<[string], number>('SELECT max_seq FROM client_sessions WHERE client_id = ?').pluck(),
+      // One statement per look-up (it runs for every command on every replica).
+      lookup: db.prepare<[string, string, number], { max: number | null; result: string | null }>(
+        'SELECT (SELECT max_seq FROM client_sessions WHERE client_id = ?) AS max, ' +
+        '(SELECT result FROM client_results WHERE client_id = ? AND seq = ?) AS result'),
       setMax: db.prepare<[string, number]>(
         'INSERT INTO client_sessions (client_id, max_seq) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET max_seq = excluded.max_seq'),
       record: db.prepare<[string, number, string]>('INSERT INTO client_results (client_id, seq, result) VALUES (?, ?, ?)'),
@@ -29,9 +31,9 @@ export class ClientSessions {
   }
 
   lookup(clientId: string, seq: number): SessionLookup {
-    const stored = this.stmts.result.get(clientId, seq);
-    if (stored !== undefined) return { kind: 'duplicate', result: JSON.parse(stored) as ChatResult };
-    const max = this.stmts.maxSeq.get(clientId) ?? 0;
+    const row = this.stmts.lookup.get(clientId, clientId, seq) as { max: number | null; result: string | null };
+    if (row.result !== null) return { kind: 'duplicate', result: JSON.parse(row.result) as ChatResult };
+    const max = row.max ?? 0;
     return seq <= max - sessionWindow ? { kind: 'expired' } : { kind: 'new', maxSeq: max };
   }
 
