@@ -1,0 +1,107 @@
+// The Ready loop's ordering around the log sync (main/peer/peer.ts, early-send.ts), watched in
+// a real in-process group of three: storage syncs are slowed down so that every write has a
+// window in which it is written but not yet durable, and every message a peer sends and every
+// batch it applies is checked against that window. (The delay stands in for a slow disk;
+// nothing in the test waits on it.)
+import assert from 'node:assert/strict';
+import { basename } from 'node:path';
+import { after, before, test } from 'node:test';
+import { MessageType, messageTypeNames, type Entry, type HardState, type Message } from '../../main/raft/types.js';
+import { Storage } from '../../main/storage/storage.js';
+import { Transport } from '../../main/transport/transport.js';
+import { as, password, TestClient } from '../helpers/grpc-client.js';
+import { PeerGroup } from '../helpers/peer-group.js';
+
+/** Per node: whether a sync is pending, and the last index whose write is durable. */
+interface NodeDisk { pending: number; durable: number; pendingFirst: number }
+
+const disks = new Map<string, NodeDisk>();
+const problems: string[] = [];
+const earlyAppends = new Map<string, number>();
+let restore: (() => void) | null = null;
+/** A follower whose disk is slow: the leader commits with the other one meanwhile, so this one
+ * gets entries that are already committed in the same Ready that writes them. */
+let slowNode = '';
+
+function disk(id: string): NodeDisk {
+  let d = disks.get(id);
+  if (d === undefined) disks.set(id, (d = { pending: 0, durable: 0, pendingFirst: Infinity }));
+  return d;
+}
+
+/** Slows every sync by a few milliseconds (one node's more) and records what is durable when. */
+function watch(): void {
+  const write = Storage.prototype.write;
+  const send = Transport.prototype.send;
+  Storage.prototype.write = function (this: Storage, hardState: HardState | null, entries: readonly Entry[]) {
+    const durable = write.call(this, hardState, entries);
+    if (durable === null) return null;
+    const d = disk(basename(this.dir));
+    const first = entries[0]?.index ?? Infinity;
+    const last = entries[entries.length - 1]?.index;
+    if (first <= d.durable) d.durable = first - 1; // a conflicting suffix was replaced
+    d.pending++;
+    d.pendingFirst = first;
+    return durable.then(() => new Promise<void>((resolve) => setTimeout(() => {
+      d.pending--;
+      d.pendingFirst = Infinity;
+      if (last !== undefined) d.durable = last;
+      resolve();
+    }, basename(this.dir) === slowNode ? 20 : 3)));
+  };
+  Transport.prototype.send = function (this: Transport, messages: readonly Message[]) {
+    for (const m of messages) {
+      const d = disk(m.from);
+      if (d.pending === 0) continue;
+      const replication = m.type === MessageType.App || m.type === MessageType.Heartbeat;
+      if (!replication) problems.push(`${m.from} sent ${messageTypeNames[m.type]} to ${m.to} before its write was durable`);
+      else if (m.commit >= d.pendingFirst) problems.push(`${m.from} revealed commit ${m.commit} before entry ${d.pendingFirst} was durable`);
+      else if (m.type === MessageType.App && m.entries.length > 0) earlyAppends.set(m.from, (earlyAppends.get(m.from) ?? 0) + 1);
+    }
+    send.call(this, messages);
+  };
+  restore = () => {
+    Storage.prototype.write = write;
+    Transport.prototype.send = send;
+  };
+}
+
+let applied = 0;
+let group: PeerGroup;
+
+before(async () => {
+  watch();
+  group = await PeerGroup.start({ size: 3 });
+  for (const server of group.servers) {
+    const peer = server.peer;
+    peer.on('applied', ({ entries }) => {
+      const last = entries[entries.length - 1]?.index ?? 0;
+      applied++;
+      if (last > disk(peer.id).durable) problems.push(`${peer.id} applied ${last}, durable only to ${disk(peer.id).durable}`);
+    });
+  }
+});
+
+after(async () => {
+  await group?.stop();
+  restore?.();
+});
+
+test('votes and acknowledgements wait for the sync; a leader replicates before its own; nothing is applied early', async () => {
+  const leader = await group.leader();
+  slowNode = group.server((leader + 2) % 3).peer.id;
+  const client = new TestClient(group.addresses[(leader + 1) % 3] as string); // the follower path too
+  const direct = new TestClient(group.addresses[leader] as string);
+  try {
+    for (const username of ['alice', 'bob']) await client.call('Register', { username, password });
+    await Promise.all(Array.from({ length: 40 }, (_, i) =>
+      (i % 2 === 0 ? client : direct).call('SendDirect', { to: 'bob', text: `message ${i}` }, as('alice'))));
+  } finally {
+    client.close();
+    direct.close();
+  }
+  assert.deepEqual(problems, []);
+  const leaderId = group.server(leader).peer.id;
+  assert.ok((earlyAppends.get(leaderId) ?? 0) > 0, 'the leader sent appends while its own sync was pending');
+  assert.ok(applied >= 3, 'every peer applied the writes');
+});
