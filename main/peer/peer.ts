@@ -214,12 +214,14 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   /**
-   * chat.db failed its integrity check: stop serving at once and end the process loudly (an
-   * uncaught error), as a failed check at open would have; the file is left untouched.
+   * chat.db failed its integrity check, or the disk refused to sync the log: stop serving at
+   * once and end the process loudly (an uncaught error), as a failure at open would have. After
+   * a failed fsync the kernel may have dropped the unsynced pages, so going on could lose
+   * acknowledged entries; a restart reads back what is really on disk.
    */
   private fatal(err: Error): void {
     if (this.stopped) return;
-    this.log.error({ err: err.message }, 'storage failed its integrity check: stopping');
+    this.log.error({ err: err.message }, 'storage failed: stopping');
     void this.stop(0).finally(() => setImmediate(() => { throw err; }));
   }
 
