@@ -13,8 +13,10 @@
 //
 // Exactly-once: a write may carry a RequestId. Sent again with the same id (after a timeout,
 // a lost reply, a leader change, to another peer), it is applied once, and the reply is the
-// first result with `duplicate: true`. Sequence numbers go 1, 2, 3... per client id; a client
-// may have up to 128 writes in flight.
+// first result with `duplicate: true`. (A retry that reaches a peer before that peer has
+// applied the original is answered when the original is applied there: the same first result,
+// with `duplicate: false`.) Sequence numbers go 1, 2, 3... per client id; a client may have up
+// to 128 writes in flight.
 
 // ---- requests -----------------------------------------------------------------------------
 
@@ -86,7 +88,10 @@ export interface Applied {
 }
 
 export interface WriteResult extends Applied {
-  /** This request id was applied before: this is its first result. */
+  /**
+   * This request id had been applied on the answering peer before this call: this is its first
+   * result. False for the first application, also when a retry overtook it (see above).
+   */
   readonly duplicate: boolean;
 }
 

@@ -133,7 +133,10 @@ describe('ChatService on a 3-peer group', () => {
   test('a repeated request id is applied once: same reply, duplicate=true, one message', async () => {
     const request = rid();
     const first = await alice.call<WriteReply>('SendDirect', { request, to: 'carol', text: 'exactly once' });
-    // The retry goes to another peer, as a client would after losing its connection.
+    // The retry goes to another peer, as a client would after losing its connection, once that
+    // peer has applied the original (had it not yet, it would answer when it does, with the
+    // same result and duplicate=false: see WriteResult.duplicate).
+    await peers[2]?.call('Unread', { read: { minIndex: first.appliedIndex } }, as('alice'));
     const again = await peers[2]?.call<WriteReply>('SendDirect', { request, to: 'carol', text: 'exactly once' }, as('alice'));
     assert.equal(first.duplicate, false);
     assert.equal(again?.duplicate, true);
