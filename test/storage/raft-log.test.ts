@@ -108,3 +108,29 @@ describe('consistency checks at load', () => {
     assert.deepEqual([storage.load().hardState.commit, storage.load().applied], [2, 2]);
   });
 });
+
+describe('writes synced off the event loop (the peer\'s path: write(), then await the sync)', () => {
+  test('the written entries and hard state are there after the sync; a move of the commit index alone is not written', async (t) => {
+    const { dir, storage } = freshStorage(t);
+    const durable = storage.write({ term: 1, vote: 'n1', commit: 0 }, entries(1, 3, 1));
+    assert.ok(durable !== null, 'entries need a sync');
+    await durable;
+    assert.equal(storage.write({ term: 1, vote: 'n1', commit: 3 }, []), null, 'a commit-only write needs none');
+    assert.ok(storage.write({ term: 2, vote: null, commit: 3 }, []) !== null, 'a new term does');
+    storage.close();
+    const again = openStorage(dir);
+    t.after(() => again.close());
+    const loaded = again.load();
+    assert.deepEqual([loaded.hardState, loaded.entries.length], [{ term: 2, vote: null, commit: 3 }, 3]);
+  });
+
+  test('a sync still in flight when the storage closes completes (its file is closed after it)', async (t) => {
+    const { dir, storage } = freshStorage(t);
+    const durable = storage.write({ term: 2, vote: 'n2', commit: 0 }, entries(1, 2, 2));
+    storage.close();
+    await durable;
+    const again = openStorage(dir);
+    t.after(() => again.close());
+    assert.deepEqual(describeLog(again.load().entries), ['1/2:e1t2', '2/2:e2t2']);
+  });
+});
