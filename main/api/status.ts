@@ -2,7 +2,7 @@
 // transfer that resolves once leadership has actually moved, and removing members.
 import { ChatApiError, type PeerRole, type PeerStatus } from '../../common/chat-api.js';
 import type { Peer } from '../peer/peer.js';
-import { ProposalDropped, Role, type SoftState } from '../raft/types.js';
+import { ProposalDropped, Role } from '../raft/types.js';
 import { invalid, shown } from './errors.js';
 import type { LeaderTimeline } from './timeline.js';
 
@@ -30,6 +30,8 @@ export function peerStatus({ peer, timeline }: StatusSource): PeerStatus {
     dynamicMembership: peer.hasDynamicMembership,
   };
 }
+
+const noLeader = () => new ChatApiError('unavailable', 'the group has no leader right now: try again in a moment');
 
 function refuseStatic(peer: Peer): void {
   if (!peer.hasDynamicMembership) throw new ChatApiError('unavailable', 'this peer belongs to a static group: its membership is fixed');
@@ -70,7 +72,6 @@ export async function removeMember(source: StatusSource, id: unknown, timeoutMs:
 }
 
 async function askLeaderToRemove(peer: Peer, id: string, timeoutMs: number): Promise<void> {
-  const noLeader = () => new ChatApiError('unavailable', 'the group has no leader right now: try again in a moment');
   try {
     if (peer.role() === Role.Leader) return await peer.changeMembership({ type: 'remove', node: id }, timeoutMs);
     const leader = peer.leaderId();
@@ -86,27 +87,11 @@ async function askLeaderToRemove(peer: Peer, id: string, timeoutMs: number): Pro
 }
 
 /** Resolves once this replica has applied the removal (the core sees it after the batch). */
-function memberGone(peer: Peer, id: string, timeoutMs: number): { promise: Promise<void>; cancel: () => void } {
-  let cancel = () => undefined as void;
-  const promise = new Promise<void>((resolve, reject) => {
-    const check = () => setImmediate(() => {
-      if (peer.isMember(id)) return;
-      cancel();
-      resolve();
-    });
-    const timer = setTimeout(() => {
-      cancel();
-      reject(new ChatApiError('timeout', `the removal of ${shown(id)} was not applied here within ${timeoutMs / 1000} s`));
-    }, timeoutMs);
-    cancel = () => {
-      clearTimeout(timer);
-      peer.off('applied', check);
-    };
-    peer.on('applied', check);
-    check();
-  });
-  promise.catch(() => undefined); // awaited only after the request went through
-  return { promise, cancel };
+function memberGone(peer: Peer, id: string, timeoutMs: number): Waiting {
+  const waiting = peerReaches(peer, 'applied', () => !peer.isMember(id), timeoutMs,
+    () => new ChatApiError('timeout', `the removal of ${shown(id)} was not applied here within ${timeoutMs / 1000} s`));
+  waiting.promise.catch(() => undefined); // awaited only after the request went through
+  return waiting;
 }
 
 /** Asks the leader to hand over to `to` (default: this peer) and waits until it has. */
@@ -121,30 +106,45 @@ export async function transferLeadership(source: StatusSource, to: string | unde
     peer.transferLeadership(target);
   } catch (err) {
     moved.cancel();
-    if (err instanceof ProposalDropped) throw new ChatApiError('unavailable', 'the group has no leader right now: try again in a moment');
+    if (err instanceof ProposalDropped) throw noLeader();
     throw err;
   }
   await moved.promise;
   return peerStatus(source);
 }
 
-function leaderBecomes(peer: Peer, target: string, timeoutMs: number): { promise: Promise<void>; cancel: () => void } {
+function leaderBecomes(peer: Peer, target: string, timeoutMs: number): Waiting {
+  return peerReaches(peer, 'leader', () => peer.leaderId() === target, timeoutMs,
+    () => new ChatApiError('timeout', `leadership did not move to ${target} within ${timeoutMs / 1000} s (is it caught up and reachable?)`));
+}
+
+interface Waiting {
+  readonly promise: Promise<void>;
+  readonly cancel: () => void;
+}
+
+/**
+ * Resolves once `reached()` holds, checked now and after each `event` of the peer (on the next
+ * turn: the core settles after the event's batch); fails with `timeout()` after `timeoutMs`.
+ */
+function peerReaches(peer: Peer, event: 'applied' | 'leader', reached: () => boolean, timeoutMs: number, timeout: () => ChatApiError): Waiting {
   let cancel = () => undefined as void;
   const promise = new Promise<void>((resolve, reject) => {
-    const onLeader = (soft: SoftState) => {
-      if (soft.leader !== target) return;
+    const check = () => setImmediate(() => {
+      if (!reached()) return;
       cancel();
       resolve();
-    };
+    });
     const timer = setTimeout(() => {
       cancel();
-      reject(new ChatApiError('timeout', `leadership did not move to ${target} within ${timeoutMs / 1000} s (is it caught up and reachable?)`));
+      reject(timeout());
     }, timeoutMs);
     cancel = () => {
       clearTimeout(timer);
-      peer.off('leader', onLeader);
+      peer.off(event, check);
     };
-    peer.on('leader', onLeader);
+    peer.on(event, check);
+    check();
   });
   return { promise, cancel };
 }

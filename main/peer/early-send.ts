@@ -15,7 +15,7 @@
 // Everything else waits: votes (the vote must be durable before it is given), a follower's
 // acknowledgements (the entries must be durable before they are counted), and any message from
 // a node whose role or term changes in this Ready.
-import { MessageType, Role, type Message, type Ready } from '../raft/types.js';
+import { EntryType, MessageType, Role, type Message, type Ready } from '../raft/types.js';
 
 export interface SendOrder {
   /** Sent right after the write, while it is synced. */
@@ -40,9 +40,12 @@ export function splitBeforeSync(rd: Ready, role: Role): SendOrder {
  * Whether the Ready's committed entries may be applied before its sync: when they all precede
  * its new entries, they were written and synced by earlier Readies (chat.db never gets ahead of
  * the durable log). Under load a leader's Ready carries both, and its clients need not wait for
- * the next sync to hear that their writes committed.
+ * the next sync to hear that their writes committed. Not a membership change: the core adopts
+ * it at advance(), after the sync, and whoever watches the applied members table (a removal
+ * waiting to be seen) must not find it ahead of the core's configuration.
  */
 export function appliesBeforeSync(rd: Ready): boolean {
   const lastCommitted = rd.committed[rd.committed.length - 1]?.index ?? 0;
-  return lastCommitted < (rd.entries[0]?.index ?? Infinity);
+  if (lastCommitted >= (rd.entries[0]?.index ?? Infinity)) return false;
+  return !rd.committed.some((e) => e.type === EntryType.ConfChange);
 }

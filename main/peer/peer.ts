@@ -573,7 +573,7 @@ export class Peer extends EventEmitter<PeerEvents> {
    * is then told once that advance() has happened.
    */
   private maybeCompact(): void {
-    const creating = this.storage.snapshotInBackground();
+    const creating = this.storage.snapshotInBackground(this.appliedIndex); // the machine holds it: no read per Ready
     if (creating === null) return;
     creating.then((meta) => {
       if (meta !== null && !this.stopped) this.compactAt = Math.max(this.compactAt, meta.index);

@@ -170,9 +170,10 @@ export class Storage {
     return this.snapshotDue() ? this.createSnapshot() : null;
   }
 
-  snapshotDue(): boolean {
+  /** `applied`: the state database's applied index, when the caller already holds it (saves a read). */
+  snapshotDue(applied = this.applied.get().index): boolean {
     if (this.snapshotEvery <= 0) return false;
-    const since = this.applied.get().index - (this.raft.snapshot()?.meta.index ?? 0);
+    const since = applied - (this.raft.snapshot()?.meta.index ?? 0);
     if (since < this.snapshotEvery) return false;
     const perMb = this.options.snapshotEntriesPerMb ?? 0;
     if (perMb <= 0) return true;
@@ -206,8 +207,8 @@ export class Storage {
    * storage closed). Returns null when nothing is due or a snapshot is already being written.
    * The same files, order and crash points as createSnapshot().
    */
-  snapshotInBackground(): Promise<SnapshotMeta | null> | null {
-    if (this.creating !== null || this.closed || !this.snapshotDue()) return null;
+  snapshotInBackground(applied?: number): Promise<SnapshotMeta | null> | null {
+    if (this.creating !== null || this.closed || !this.snapshotDue(applied)) return null;
     const generation = this.generation;
     const partial = this.files.path('creating.db.partial'); // removed at start if a crash leaves it
     removeIfPresent(partial); // VACUUM INTO refuses to overwrite

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ChatApiError, type ChatEvent } from '../../common/chat-api.js';
 import type { BridgePush, BridgeReply, BridgeRequest } from '../../common/bridge.js';
 import { BridgeClient, RemoteChatApi, RemoteHostApi, type ReconnectingLink } from '../../renderer/src/bridge/remote-chat-api.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** An in-memory BridgeLink: answers with `handler`, records requests, pushes on demand. */
 class FakeLink implements ReconnectingLink {
@@ -78,13 +79,13 @@ test('subscriptions: events routed by number (also ones that beat the reply), re
   await assert.rejects(api.status(), (err: unknown) => err instanceof ChatApiError && err.code === 'unavailable');
   link.requests.length = 0;
   link.setConnected(true);
-  await new Promise((r) => setTimeout(r, 0));
+  await waitFor(() => a.includes('first-13') && b.includes('first-14'), 'both subscriptions made again');
   assert.deepEqual(link.requests.map((r) => r.method), ['useCredentials', 'subscribe', 'subscribe']);
   assert.deepEqual(link.requests[0]?.args, [{ token: 'T' }]);
   link.emit({ type: 'event', subscription: 13, event: groupEvent('after-a') });
   assert.deepEqual(a, ['first-11', 'to-a', 'first-13', 'after-a']);
   unsubscribeB();
-  await new Promise((r) => setTimeout(r, 0));
+  await waitFor(() => link.requests.at(-1)?.method === 'unsubscribe', 'the unsubscribe request');
   assert.deepEqual(link.requests.at(-1), { id: link.requests.at(-1)?.id, method: 'unsubscribe', args: [14] });
   link.emit({ type: 'event', subscription: 14, event: groupEvent('ignored') });
   assert.equal(b.includes('ignored'), false);

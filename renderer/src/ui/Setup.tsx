@@ -30,32 +30,22 @@ export function SetupScreen({ host, onState }: { host: RemoteHostApi; onState: (
 
   const chosenGroup = groups?.find((g) => g.groupId === chosen) ?? null;
 
-  const create = async (e: FormEvent) => {
+  /** Submits one of the two forms: busy while `act` runs, then the new state or the error. */
+  const submit = (kind: 'create' | 'join', filled: string, act: () => Promise<HostState>) => async (e: FormEvent) => {
     e.preventDefault();
-    if (!name.trim()) return;
-    setBusy('create');
+    if (!filled.trim()) return;
+    setBusy(kind);
     setError(null);
     try {
-      onState(await host.createGroup(name.trim()));
+      onState(await act());
     } catch (err) {
       setError(friendlyError(err));
     } finally {
       setBusy(null);
     }
   };
-  const join = async (e: FormEvent) => {
-    e.preventDefault();
-    if (!code.trim()) return;
-    setBusy('join');
-    setError(null);
-    try {
-      onState(await host.joinGroup(code.trim(), address.trim() || undefined));
-    } catch (err) {
-      setError(friendlyError(err));
-    } finally {
-      setBusy(null);
-    }
-  };
+  const create = submit('create', name, () => host.createGroup(name.trim()));
+  const join = submit('join', code, () => host.joinGroup(code.trim(), address.trim() || undefined));
 
   return (
     <main className="setup" id="main">

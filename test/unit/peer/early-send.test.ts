@@ -100,3 +100,16 @@ test('committed entries that precede the new ones are applied before the sync; o
   assert.deepEqual(own.committed.map((e) => e.index), own.entries.map((e) => e.index), 'commits its own new entry');
   assert.equal(appliesBeforeSync(own), false);
 });
+
+test('a committed membership change waits for the sync even when it precedes the new entries', () => {
+  const node = leaderOf({ voters: ['1', '2', '3'], learners: [] });
+  node.proposeConfChange({ type: 'addLearner', node: '4' });
+  const change = node.ready();
+  node.advance(change);
+  const changeIndex = change.entries[0]?.index ?? 0;
+  node.step(msg({ type: MessageType.AppResp, from: '2', to: '1', term: 1, index: changeIndex }));
+  node.propose(text('after the change'));
+  const both = node.ready();
+  assert.deepEqual([both.committed.map((e) => e.index), both.entries.map((e) => e.index)], [[changeIndex], [changeIndex + 1]]);
+  assert.equal(appliesBeforeSync(both), false);
+});
