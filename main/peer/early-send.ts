@@ -30,7 +30,7 @@ export function splitBeforeSync(rd: Ready, role: Role): SendOrder {
   const now: Message[] = [];
   const afterSync: Message[] = [];
   for (const m of rd.messages) {
-    const replication = m.type === MessageType.App || m.type === MessageType.Heartbeat;
+    const replication = m.type === MessageType.App || m.type === MessageType.Commit || m.type === MessageType.Heartbeat;
     (replication && m.commit < firstNew ? now : afterSync).push(m);
   }
   return { now, afterSync };

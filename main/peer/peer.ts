@@ -94,6 +94,14 @@ interface PendingWrite {
 }
 
 const retryProposalsMs = 1_000;
+/**
+ * Applied batches share one chat.db commit, made this long after the first of them (or at once
+ * past stateCommitEntries): a commit writes every page the batches touched to the WAL, and
+ * consecutive messages touch the same pages (the table's last leaf, its indexes' leaves, the
+ * applied index). Waiting loses nothing: see Storage.applyInOpenTransaction.
+ */
+const stateCommitMs = 10;
+const stateCommitEntries = 2_000;
 
 export class Peer extends EventEmitter<PeerEvents> {
   readonly id: NodeId;
@@ -136,6 +144,9 @@ export class Peer extends EventEmitter<PeerEvents> {
   private syncing: Promise<void> | null = null;
   /** A snapshot recorded at this index waits for the core to have applied it (0: none). */
   private compactAt = 0;
+  /** The pending chat.db commit (see stateCommitMs) and how many entries it will cover. */
+  private stateCommit: NodeJS.Timeout | null = null;
+  private uncommittedEntries = 0;
   private stopped = false;
   private soft: SoftState = { role: Role.Follower, leader: null, term: 0 };
 
@@ -469,6 +480,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.autopilot?.stop();
     if (this.ticker !== null) clearInterval(this.ticker);
     if (this.retrier !== null) clearInterval(this.retrier);
+    if (this.stateCommit !== null) clearTimeout(this.stateCommit);
     this.writes.failAll(() => new PeerStoppedError());
     this.readIndexes.failAll(() => new PeerStoppedError());
     await this.syncing; // never rejects (a failed sync is fatal, handled in handle())
@@ -597,13 +609,31 @@ export class Peer extends EventEmitter<PeerEvents> {
   private apply(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
     this.notePins(entries);
-    const results = this.machine.applyBatch(entries);
+    const results = this.storage.applyInOpenTransaction(() => this.machine.applyBatch(entries));
+    this.commitStateSoon(entries.length);
     for (const r of results) {
       if (r.clientId === null) continue;
       const key = `${r.clientId}/${r.seq}`;
       if (this.pending.delete(key)) this.writes.resolve(key, { index: r.index, result: r.result, duplicate: r.duplicate });
     }
     this.emit('applied', { entries, results });
+  }
+
+  private commitStateSoon(entries: number): void {
+    this.uncommittedEntries += entries;
+    if (this.uncommittedEntries >= stateCommitEntries) this.commitState();
+    else this.stateCommit ??= setTimeout(() => this.commitState(), stateCommitMs);
+  }
+
+  private commitState(): void {
+    if (this.stateCommit !== null) clearTimeout(this.stateCommit);
+    this.stateCommit = null;
+    this.uncommittedEntries = 0;
+    try {
+      this.storage.commitState();
+    } catch (err) {
+      this.fatal(err as Error);
+    }
   }
 
   private leaderChanged(soft: SoftState): void {

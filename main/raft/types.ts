@@ -90,17 +90,20 @@ export const enum MessageType {
   ReadIndexResp = 12,
   /** Follower → leader: please hand leadership to me (used by "transfer leadership to this peer"). */
   TransferLeader = 13,
+  /** Leader → follower: the commit index moved. An empty App that is never answered. */
+  Commit = 14,
 }
 
 /** Names for logs and test transcripts. */
 export const messageTypeNames: readonly string[] = [
   'Prop', 'PreVote', 'PreVoteResp', 'Vote', 'VoteResp', 'App', 'AppResp', 'Heartbeat',
-  'HeartbeatResp', 'Snap', 'TimeoutNow', 'ReadIndex', 'ReadIndexResp', 'TransferLeader',
+  'HeartbeatResp', 'Snap', 'TimeoutNow', 'ReadIndex', 'ReadIndexResp', 'TransferLeader', 'Commit',
 ];
 
 /**
  * One message between nodes. Fields are reused across types as in the Raft paper:
  * - App: `index`/`logTerm` identify the entry before `entries`; `commit` is the leader's commit.
+ * - Commit: `index`/`logTerm` name the last entry sent to the follower, `commit` the leader's.
  * - AppResp: `index` is the last matching index (accepted) or the rejected probe index, with
  *   `rejectHint`/`logTerm` the follower's hint for fast backtracking.
  * - Vote/PreVote: `index`/`logTerm` are the candidate's last log position; `context` is

@@ -15,7 +15,9 @@ export type StorageErrorCode =
   /** A call that breaks the storage contract (a bug in the caller). */
   | 'misuse'
   /** The operating system failed a write or sync: nothing after it can be trusted to be on disk. */
-  | 'io';
+  | 'io'
+  /** Another process (or connection) holds the file: one data directory, one running peer. */
+  | 'in-use';
 
 export class StorageError extends Error {
   constructor(readonly code: StorageErrorCode, message: string, options?: { cause?: unknown }) {

@@ -31,6 +31,13 @@ export interface OpenOptions {
    * rebuilt from a durable source: the state database, re-applied from the raft log.
    */
   readonly synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Hold the file locked from open to close (locking_mode EXCLUSIVE), for a database only this
+   * connection ever uses (raft.db): a second opener, such as another peer started on the same
+   * data directory, fails at once with StorageError('in-use'). Transactions then take no file
+   * locks, and the WAL index lives in memory instead of a shared -shm file.
+   */
+  readonly exclusive?: boolean;
 }
 
 /** Opens (creating if new) a database of `schema` at `path`, migrated to the latest version. */
@@ -39,11 +46,13 @@ export function openDatabase(path: string, schema: Schema, options: OpenOptions 
   const readonly = options.readonly === true;
   let db: Db;
   try {
-    db = new Database(path, { readonly, fileMustExist: readonly });
+    db = new Database(path, { readonly, fileMustExist: readonly, ...(options.exclusive === true ? { timeout: 0 } : {}) });
   } catch (err) {
     throw describe(err, path, schema);
   }
   try {
+    // Before the first read: only then does SQLite keep the WAL index off shared memory.
+    if (options.exclusive === true) db.pragma('locking_mode = EXCLUSIVE');
     const version = checkOwnership(db, path, schema);
     if (!readonly) setDurability(db, options.synchronous ?? 'FULL');
     if (options.check !== false) quickCheck(db, path, schema);
@@ -88,6 +97,10 @@ function setDurability(db: Db, synchronous: 'FULL' | 'NORMAL'): void {
   // FULL: in WAL mode every commit fsyncs the WAL, so a committed transaction survives power loss.
   // NORMAL: the WAL is fsynced only before each checkpoint (see OpenOptions.synchronous).
   db.pragma(`synchronous = ${synchronous}`);
+  // Savepoint journals in memory: the state database applies each command in a savepoint inside
+  // a transaction that stays open across batches (Storage.applyInOpenTransaction), and past
+  // 64 KiB SQLite would spill that journal to a temp file, one extra write per page touched.
+  db.pragma('temp_store = MEMORY');
 }
 
 function quickCheck(db: Db, path: string, schema: Schema): void {
@@ -108,6 +121,9 @@ function migrate(db: Db, schema: Schema, from: number): void {
 
 function describe(err: unknown, path: string, schema: Schema): Error {
   if (err instanceof StorageError) return err;
+  if ((err as { code?: unknown } | null)?.code === 'SQLITE_BUSY') {
+    return new StorageError('in-use', `${path} is in use by another process (is a peer already running on this data directory?)`, { cause: err });
+  }
   if (isCorruption(err)) {
     return new StorageError('corrupt', `${path} is not a readable ${schema.name} database ` +
       `(${(err as Error).message}); it is left untouched: restore it or move it away`, { cause: err });

@@ -100,7 +100,7 @@ export class Storage {
   /** Opens (creating if needed) a data directory and finishes whatever a crash interrupted. */
   static open(dir: string, options: StorageOptions): Storage {
     mkdirSync(dir, { recursive: true });
-    const raft = new RaftStore(openDatabase(join(dir, 'raft.db'), raftSchema));
+    const raft = new RaftStore(openDatabase(join(dir, 'raft.db'), raftSchema, { exclusive: true }));
     try {
       const files = new SnapshotFiles(join(dir, 'snapshots'), options.stateSchema);
       files.removeAllBut(raft.snapshot()?.file ?? null);
@@ -163,6 +163,25 @@ export class Storage {
   }
 
   /**
+   * Runs `apply` (a state-machine batch, itself a transaction) inside the state database's open
+   * write transaction, opening one if none is: consecutive batches then share one commit, made by
+   * commitState() a little later. Until then this connection, and so every read of the peer,
+   * sees the applied state; other connections (snapshot and check workers) see the last commit.
+   * Nothing is lost by waiting: the entries are in raft.db already, and a state database that
+   * missed its last commit holds an older applied index, from which they are applied again
+   * (the same argument as for synchronous=NORMAL, docs/storage.md).
+   */
+  applyInOpenTransaction<T>(apply: () => T): T {
+    if (!this.state.inTransaction) this.state.exec('BEGIN IMMEDIATE');
+    return apply();
+  }
+
+  /** Commits the batches applied since the last commit (nothing to do without any). */
+  commitState(): void {
+    if (this.state.inTransaction) this.state.exec('COMMIT');
+  }
+
+  /**
    * Automatic compaction: a snapshot once snapshotEvery entries were applied since the last.
    * Call after advance(); on a result, tell the core node.compact(meta.index, empty).
    */
@@ -187,6 +206,7 @@ export class Storage {
    * the caller then tells the core: node.compact(meta.index, empty).
    */
   createSnapshot(): SnapshotMeta | null {
+    this.commitState(); // VACUUM INTO refuses to run inside a transaction
     const at = this.applied.get();
     const previous = this.raft.snapshot();
     if (at.index === 0 || at.index <= (previous?.meta.index ?? 0)) return null;
@@ -275,9 +295,15 @@ export class Storage {
     crashPoint('snapshot-install:after');
   }
 
+  /** Commits applied batches still open (if that fails they are applied again at the next open). */
   close(): void {
     this.closed = true;
     this.workers.stopAll();
+    try {
+      this.commitState();
+    } catch {
+      // close() rolls the transaction back: the entries stay in raft.db and are re-applied
+    }
     this.state.close();
     this.raft.close();
   }
@@ -298,6 +324,7 @@ export class Storage {
     copyFileSync(this.files.path(file), partial);
     fsyncPath(partial);
     this.generation++;
+    if (this.state.inTransaction) this.state.exec('ROLLBACK'); // applies the snapshot supersedes
     this.state.close(); // checkpoints and removes the WAL; a leftover WAL must never meet the new file
     removeIfPresent(`${this.statePath}-wal`);
     removeIfPresent(`${this.statePath}-shm`);

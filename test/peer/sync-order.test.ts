@@ -53,7 +53,7 @@ function watch(): void {
     for (const m of messages) {
       const d = disk(m.from);
       if (d.pending === 0) continue;
-      const replication = m.type === MessageType.App || m.type === MessageType.Heartbeat;
+      const replication = m.type === MessageType.App || m.type === MessageType.Commit || m.type === MessageType.Heartbeat;
       if (!replication) problems.push(`${m.from} sent ${messageTypeNames[m.type]} to ${m.to} before its write was durable`);
       else if (m.commit >= d.pendingFirst) problems.push(`${m.from} revealed commit ${m.commit} before entry ${d.pendingFirst} was durable`);
       else if (m.type === MessageType.App && m.entries.length > 0) earlyAppends.set(m.from, (earlyAppends.get(m.from) ?? 0) + 1);

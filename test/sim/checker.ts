@@ -80,7 +80,7 @@ export class Checker {
   /** Checks on a message as it leaves its sender, whose disk is `disk` (already persisted). */
   onSend(m: Message, disk: MemoryStorage): boolean {
     switch (m.type) {
-      case MessageType.App: case MessageType.Heartbeat: case MessageType.Snap: case MessageType.TimeoutNow:
+      case MessageType.App: case MessageType.Commit: case MessageType.Heartbeat: case MessageType.Snap: case MessageType.TimeoutNow:
         return this.onLeader(m.from, m.term);
       case MessageType.VoteResp:
         if (!m.reject) this.onVoteGranted(m, disk.hardState);

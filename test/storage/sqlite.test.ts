@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -107,5 +108,24 @@ describe('refusing what is not ours, untouched', () => {
     Storage.open(dir, { stateSchema: chatSchema }).close();
     writeFileSync(join(dir, 'raft.db'), Buffer.alloc(8192, 0x42));
     assert.throws(() => Storage.open(dir, { stateSchema: chatSchema }), { code: 'corrupt' });
+  });
+
+  test('a data directory in use is refused at once, by this process and by another', (t) => {
+    const dir = tempDir(t);
+    const first = Storage.open(dir, { stateSchema: chatSchema });
+    try {
+      first.save({ term: 3, vote: 'n1', commit: 0 }, []);
+      assert.throws(() => Storage.open(dir, { stateSchema: chatSchema }), { code: 'in-use', message: /raft\.db is in use by another process/ });
+      // Another process reading raft.db (a second peer on the same directory) is locked out too.
+      const probe = spawnSync(process.execPath, ['-e', `
+        const db = new (require('better-sqlite3'))(process.argv[1], { timeout: 0 });
+        try { db.prepare('SELECT term FROM hard_state').get(); console.log('read'); } catch (e) { console.log(e.code); }`, join(dir, 'raft.db')], { encoding: 'utf8' });
+      assert.equal(probe.stdout.trim(), 'SQLITE_BUSY');
+    } finally {
+      first.close();
+    }
+    const again = Storage.open(dir, { stateSchema: chatSchema }); // closed: free again
+    assert.equal(again.load().hardState.term, 3);
+    again.close();
   });
 });

@@ -93,6 +93,11 @@ test('committed entries that precede the new ones are applied before the sync; o
   const both = node.ready();
   assert.deepEqual([both.committed.map((e) => e.index), both.entries.map((e) => e.index)], [[firstIndex], [firstIndex + 1]]);
   assert.equal(appliesBeforeSync(both), true);
+  // The commit of "first" travels in Commit notices (both followers were sent it already): it
+  // needs no unsynced entry, so they leave early with the appends of "second".
+  const order = splitBeforeSync(both, Role.Leader);
+  assert.deepEqual(types(order.now), [`${MessageType.App}:2`, `${MessageType.App}:3`, `${MessageType.Commit}:2`, `${MessageType.Commit}:3`].sort());
+  assert.deepEqual(order.afterSync, []);
 
   const alone = leaderOf({ voters: ['1'], learners: [] });
   alone.propose(text('hello'));

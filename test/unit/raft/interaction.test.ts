@@ -44,6 +44,8 @@ export function fmtMessage(m: Message): string {
       const entries = m.entries.length === 0 ? '' : ` entries=[${m.entries.map(fmtEntry).join(', ')}]`;
       return `${head} term=${m.term} prev=${m.index}@${m.logTerm} commit=${m.commit}${entries}`;
     }
+    case MessageType.Commit:
+      return `${head} term=${m.term} last=${m.index}@${m.logTerm} commit=${m.commit}`;
     case MessageType.AppResp:
       return `${head} term=${m.term} index=${m.index}${m.reject ? ` rejected hint=${m.rejectHint}@${m.logTerm}` : ''}`;
     case MessageType.Heartbeat:

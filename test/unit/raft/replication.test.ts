@@ -188,3 +188,46 @@ test('a stale rejection (for an index the follower has since acknowledged) chang
   assert.deepEqual(out, [], 'nothing resent');
   assert.deepEqual(s.status().progress.find((p) => p.id === '2'), before);
 });
+
+test('commit notice: a follower whose log matches commits up to the notice and answers nothing', () => {
+  const s = new Solo('2', stateWith({ voters: ids(3), learners: [] }, { term: 1, entries: logOfTerms(1, 1, 1), commit: 1, applied: 1 }), plain);
+  const out = s.step({ type: MessageType.Commit, from: '1', term: 1, index: 2, logTerm: 1, commit: 3 });
+  assert.equal(s.status().commit, 2, 'not past the last entry the leader vouched for (2), though its commit is 3');
+  assert.deepEqual(s.applied.map((e) => e.index), [2]);
+  assert.deepEqual(out, [], 'a Commit is never answered');
+  assert.equal(s.node.status().leader, '1', 'it comes from the leader of the term');
+});
+
+test('commit notice: a follower whose log differs there ignores it (no commit, no answer)', () => {
+  const s = new Solo('2', stateWith({ voters: ids(3), learners: [] }, { term: 2, entries: logOfTerms(1, 1, 1), commit: 1 }), plain);
+  const out = s.step({ type: MessageType.Commit, from: '1', term: 2, index: 3, logTerm: 2, commit: 3 });
+  assert.equal(s.status().commit, 1, 'entry 3 is of term 1 here, not 2: it may be replaced, so not committed');
+  assert.deepEqual(out, []);
+  s.step({ type: MessageType.Commit, from: '1', term: 2, index: 5, logTerm: 2, commit: 5 });
+  assert.equal(s.status().commit, 1, 'an index past the log is ignored too');
+});
+
+test('commit notice: a follower still owed entries gets them with the commit; one that holds everything gets a Commit', () => {
+  const net = pipelined({ maxInflightMsgs: 1 });
+  net.get('1').propose(text('a')); // 2: goes to both
+  net.settle();
+  net.get('1').propose(text('b')); // 3: waits, one App in flight per follower
+  net.settle();
+  assert.equal(net.deliverHeld((m) => m.type === MessageType.App && m.to === '2'), 1);
+  net.settle();
+  assert.equal(net.deliverHeld((m) => m.type === MessageType.AppResp && m.from === '2'), 1);
+  net.settle(); // "a" commits: 2 is owed "b", 3 has "a" in flight
+  assert.equal(net.get('1').status().commit, 2);
+  assert.deepEqual(net.held.filter((m) => m.to === '2').map((m) => [m.type, m.entries.map((e) => e.index), m.commit]), [[MessageType.App, [3], 2]]);
+  assert.deepEqual(net.held.filter((m) => m.type === MessageType.Commit), [], 'no Commit while entries are owed');
+  net.deliverHeld((m) => m.to === '2');
+  net.settle();
+  assert.equal(net.deliverHeld((m) => m.type === MessageType.AppResp && m.from === '2'), 1);
+  net.settle(); // "b" commits: 2 has been sent everything
+  const commits = net.held.filter((m) => m.type === MessageType.Commit);
+  assert.deepEqual(commits.map((m) => [m.to, m.index, m.logTerm, m.commit]), [['2', 3, 1, 3]]);
+  net.deliverHeld((m) => m.type === MessageType.Commit);
+  net.settle();
+  assert.equal(net.get('2').status().commit, 3);
+  assert.deepEqual(net.held.filter((m) => m.from === '2'), [], '2 answered nothing');
+});
