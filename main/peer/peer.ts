@@ -544,13 +544,16 @@ export class Peer extends EventEmitter<PeerEvents> {
    */
   private handle(rd: Ready): void {
     if (rd.snapshot !== null) this.installSnapshot(rd);
-    const durable = this.storage.write(rd.hardState, rd.entries);
-    if (durable === null) {
-      this.finish(rd, rd.messages);
-      return;
-    }
+    // Before the write, even: nothing that leaves early depends on it (early-send.ts), and a
+    // failed write throws out of the Ready loop, ending the process before anything else is
+    // sent, as a crash would.
     const order = splitBeforeSync(rd, this.soft.role);
     this.transport.send(order.now);
+    const durable = this.storage.write(rd.hardState, rd.entries);
+    if (durable === null) {
+      this.finish(rd, order.afterSync);
+      return;
+    }
     const applyNow = appliesBeforeSync(rd);
     if (applyNow) this.apply(rd.committed);
     this.syncing = durable.then(() => {

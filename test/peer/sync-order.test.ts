@@ -29,19 +29,32 @@ function disk(id: string): NodeDisk {
   return d;
 }
 
-/** Slows every sync by a few milliseconds (one node's more) and records what is durable when. */
+/**
+ * Slows every sync by a few milliseconds (one node's more) and records what is durable when. A
+ * message is checked against the write that follows it in the same Ready, if any: a leader
+ * sends its early messages just before its write, so they count as sent while it is pending.
+ */
 function watch(): void {
   const write = Storage.prototype.write;
   const send = Transport.prototype.send;
+  let unchecked: Message[] = [];
+  const checkSent = () => {
+    for (const m of unchecked) check(m);
+    unchecked = [];
+  };
   Storage.prototype.write = function (this: Storage, hardState: HardState | null, entries: readonly Entry[]) {
     const durable = write.call(this, hardState, entries);
-    if (durable === null) return null;
+    if (durable === null) {
+      checkSent();
+      return null;
+    }
     const d = disk(basename(this.dir));
     const first = entries[0]?.index ?? Infinity;
     const last = entries[entries.length - 1]?.index;
     if (first <= d.durable) d.durable = first - 1; // a conflicting suffix was replaced
     d.pending++;
     d.pendingFirst = first;
+    checkSent();
     return durable.then(() => new Promise<void>((resolve) => setTimeout(() => {
       d.pending--;
       d.pendingFirst = Infinity;
@@ -50,20 +63,23 @@ function watch(): void {
     }, basename(this.dir) === slowNode ? 20 : 3)));
   };
   Transport.prototype.send = function (this: Transport, messages: readonly Message[]) {
-    for (const m of messages) {
-      const d = disk(m.from);
-      if (d.pending === 0) continue;
-      const replication = m.type === MessageType.App || m.type === MessageType.Commit || m.type === MessageType.Heartbeat;
-      if (!replication) problems.push(`${m.from} sent ${messageTypeNames[m.type]} to ${m.to} before its write was durable`);
-      else if (m.commit >= d.pendingFirst) problems.push(`${m.from} revealed commit ${m.commit} before entry ${d.pendingFirst} was durable`);
-      else if (m.type === MessageType.App && m.entries.length > 0) earlyAppends.set(m.from, (earlyAppends.get(m.from) ?? 0) + 1);
-    }
+    if (unchecked.length === 0) queueMicrotask(checkSent); // no write follows: as things stand now
+    unchecked.push(...messages);
     send.call(this, messages);
   };
   restore = () => {
     Storage.prototype.write = write;
     Transport.prototype.send = send;
   };
+}
+
+function check(m: Message): void {
+  const d = disk(m.from);
+  if (d.pending === 0) return;
+  const replication = m.type === MessageType.App || m.type === MessageType.Commit || m.type === MessageType.Heartbeat;
+  if (!replication) problems.push(`${m.from} sent ${messageTypeNames[m.type]} to ${m.to} before its write was durable`);
+  else if (m.commit >= d.pendingFirst) problems.push(`${m.from} revealed commit ${m.commit} before entry ${d.pendingFirst} was durable`);
+  else if (m.type === MessageType.App && m.entries.length > 0) earlyAppends.set(m.from, (earlyAppends.get(m.from) ?? 0) + 1);
 }
 
 let applied = 0;
