@@ -25,6 +25,11 @@ export type DriverOp =
   | { op: 'install'; file: string; meta: Snapshot['meta']; term: number }
   | { op: 'dump' }
   | { op: 'arm'; at: string }
+  /** Like the peer: applies stay in the open chat.db transaction until 'commit' (or exit). */
+  | { op: 'hold' }
+  | { op: 'commit' }
+  /** SIGKILL now (whatever is held uncommitted is lost). */
+  | { op: 'kill' }
   | { op: 'exit' };
 
 const conf = { voters: ['n1'], learners: [] };
@@ -33,6 +38,7 @@ const storage = Storage.open(dir, { stateSchema: chatSchema, snapshotEvery: Numb
 storage.bootstrap({ nodeId: 'n1', founders: conf });
 const node = new RaftNode({ ...defaultConfig, id: 'n1', random: seededRandom(1), checkQuorum: false }, storage.load());
 let chat = new ChatMachine(storage.stateDb);
+let holding = false;
 
 function print(line: object): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
@@ -48,7 +54,8 @@ function drain(): void {
     }
     storage.save(rd.hardState, rd.entries);
     for (const m of rd.messages) send(m);
-    for (const a of chat.applyBatch(rd.committed)) acknowledge(a);
+    const applyBatch = () => chat.applyBatch(rd.committed); // its own transaction, unless one is held open
+    for (const a of holding ? storage.applyInOpenTransaction(applyBatch) : applyBatch()) acknowledge(a);
     node.advance(rd);
     compact(storage.maybeSnapshot());
   }
@@ -122,6 +129,9 @@ async function handle(op: DriverOp): Promise<void> {
     case 'install': install(op); break;
     case 'dump': dump(); break;
     case 'arm': setCrashTarget(op.at); break;
+    case 'hold': holding = true; break;
+    case 'commit': storage.commitState(); break;
+    case 'kill': process.kill(process.pid, 'SIGKILL'); break;
     case 'exit': storage.close(); process.exit(0);
   }
   print({ done: op.op });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/temp-dir.js';
 import { DriverProcess, acks, dump, sends, setup } from './crash-harness.js';
 
@@ -54,6 +55,34 @@ describe('chat.db loses its unsynced tail', { concurrency: 2 }, () => {
     assert.deepEqual(retried.map((a) => a.result), [...early, ...lost].map((a) => a.result), 'a retry returns the first result');
     const { messages } = await dump(replica);
     assert.deepEqual(messages.map((m) => m.body), ['msg-1', 'msg-2', 'msg-3', 'msg-4']);
+    await replica.exitCleanly();
+  });
+
+  test('applies held in the open transaction (the peer commits chat.db 10 ms later) survive a SIGKILL: applied again, once', async (t) => {
+    const dir = tempDir(t, 'quorum-open-');
+    const first = await DriverProcess.start(t, dir);
+    await first.replica.run({ op: 'elect' });
+    await first.replica.run(setup);
+    await first.replica.run({ op: 'hold' });
+    const committed = acks(await first.replica.run(sends(1)));
+    await first.replica.run({ op: 'commit' });
+    const held = acks([...await first.replica.run(sends(2)), ...await first.replica.run(sends(3))]);
+    assert.equal(held.length, 2, 'acknowledged before their transaction commits, as the peer answers clients');
+    assert.deepEqual((await dump(first.replica)).messages.map((m) => m.body), ['msg-1', 'msg-2', 'msg-3'], 'its own reads see them');
+    const other = new Database(join(dir, 'chat.db'), { readonly: true });
+    const seen = other.prepare('SELECT body FROM messages ORDER BY id').pluck().all();
+    other.close();
+    assert.deepEqual(seen, ['msg-1'], 'another connection (a snapshot worker) sees the last commit only');
+    await first.replica.expectCrash({ op: 'kill' });
+
+    const { replica, loaded } = await DriverProcess.start(t, dir);
+    assert.equal(loaded.applied, committed[0]?.index, 'chat.db is at the last commit');
+    const reapplied = acks(await replica.run({ op: 'elect' }));
+    assert.deepEqual(reapplied.map((a) => [a.seq, a.duplicate]), [[2, false], [3, false]], 'applied again from the log');
+    assert.deepEqual(reapplied.map((a) => a.result), held.map((a) => a.result), 'with the results the client was given');
+    const retried = acks(await replica.run(sends(1, 2, 3)));
+    assert.deepEqual(retried.map((a) => [a.duplicate, a.result]), [...committed, ...held].map((a) => [true, a.result]), 'retries get the first results');
+    assert.deepEqual((await dump(replica)).messages.map((m) => m.body), ['msg-1', 'msg-2', 'msg-3']);
     await replica.exitCleanly();
   });
 
