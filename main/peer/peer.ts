@@ -66,6 +66,11 @@ export interface PeerOptions {
   readonly clientListen?: string;
   /** Serves the Join and Leave RPCs (group peers): made once the Peer exists. */
   readonly membership?: (peer: Peer) => MembershipHandlers;
+  /**
+   * Called once the peer has stopped after a storage failure (see Peer.fatal). Default: throw the
+   * error, uncaught, so that the process ends loudly as a failure at start would.
+   */
+  readonly onFatal?: (err: Error) => void;
 }
 
 export interface WriteOutcome {
@@ -115,6 +120,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly peers: Map<NodeId, string>;
   private readonly log: Logger;
   private readonly tls: PeerTls | undefined;
+  private readonly onFatal: (err: Error) => void;
   /**
    * Certificate fingerprints learnt from applied conf-change contexts (and members.json), by
    * node: the fallback when the replicated members table (memberRows) has no row for a node.
@@ -164,6 +170,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.pins = new Map(Object.entries(book.pins));
     this.log = opts.logger ?? silentLogger;
     this.tls = opts.tls;
+    this.onFatal = opts.onFatal ?? ((err) => setImmediate(() => { throw err; }));
     this.machine = new ChatMachine(storage.stateDb);
     this.chatQueries = new ChatQueries(storage.stateDb);
     this.memberRows = new MemberRows(storage.stateDb);
@@ -226,14 +233,14 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /**
    * chat.db failed its integrity check, or the disk refused to sync the log: stop serving at
-   * once and end the process loudly (an uncaught error), as a failure at open would have. After
+   * once and end the process loudly (onFatal: an uncaught error), as a failure at open would. After
    * a failed fsync the kernel may have dropped the unsynced pages, so going on could lose
    * acknowledged entries; a restart reads back what is really on disk.
    */
   private fatal(err: Error): void {
     if (this.stopped) return;
     this.log.error({ err: err.message }, 'storage failed: stopping');
-    void this.stop(0).finally(() => setImmediate(() => { throw err; }));
+    void this.stop(0).finally(() => this.onFatal(err));
   }
 
   get port(): number {

@@ -24,6 +24,8 @@ export interface GroupOptions {
   readonly secret?: Buffer;
   /** With a secret: also serve the Join and Leave RPCs (a member forwards removals to the leader). */
   readonly membership?: boolean;
+  /** A peer stopped on a storage failure (default: the error is thrown, uncaught). */
+  readonly onFatal?: (id: string, err: Error) => void;
 }
 
 async function tlsFor(dataDir: string, secret: Buffer, id: string): Promise<PeerTls> {
@@ -46,6 +48,7 @@ export class PeerGroup {
       timing: fastTiming, writeTimeoutMs: options.writeTimeoutMs, scrypt: testScrypt,
       tls: options.secret === undefined ? undefined : await tlsFor(join(dir, id), options.secret, id),
       membership: options.membership === true ? membershipHandlers : undefined,
+      onFatal: options.onFatal === undefined ? undefined : (err: Error) => options.onFatal?.(id, err),
     })));
     const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const group = new PeerGroup(servers, addresses, dir);

@@ -1,0 +1,77 @@
+// A disk that refuses to sync the log (EIO from fdatasync): the peer must stop at once, loudly,
+// without acknowledging the entries it could not make durable, and the group goes on without it.
+// The failure is injected by wrapping Storage.write for one node (no faulty disk is available);
+// everything else is a real in-process group of three.
+import assert from 'node:assert/strict';
+import { basename } from 'node:path';
+import { after, before, test } from 'node:test';
+import { PeerStoppedError } from '../../main/peer/errors.js';
+import { MessageType, type Entry, type HardState, type Message } from '../../main/raft/types.js';
+import { StorageError } from '../../main/storage/errors.js';
+import { Storage } from '../../main/storage/storage.js';
+import { Transport } from '../../main/transport/transport.js';
+import { as, password, TestClient } from '../helpers/grpc-client.js';
+import { PeerGroup } from '../helpers/peer-group.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** The node whose next syncs fail, and the first entry of the first write that failed. */
+let failing = '';
+let firstUnsynced = Infinity;
+const fatal = new Map<string, Error>();
+/** What the failing node acknowledged to the leader (AppResp indexes), in order. */
+const acknowledged: number[] = [];
+let restore: (() => void) | null = null;
+let group: PeerGroup;
+
+function injectSyncFailure(): void {
+  const write = Storage.prototype.write;
+  const send = Transport.prototype.send;
+  Storage.prototype.write = function (this: Storage, hardState: HardState | null, entries: readonly Entry[]) {
+    const durable = write.call(this, hardState, entries);
+    if (durable === null || basename(this.dir) !== failing) return durable;
+    void durable.catch(() => undefined); // the real sync; its outcome no longer matters
+    firstUnsynced = Math.min(firstUnsynced, entries[0]?.index ?? Infinity);
+    return Promise.reject(new StorageError('io', 'could not sync the raft log to disk: EIO: i/o error, fdatasync (injected)'));
+  };
+  Transport.prototype.send = function (this: Transport, messages: readonly Message[]) {
+    for (const m of messages) if (m.from === failing && m.type === MessageType.AppResp && !m.reject) acknowledged.push(m.index);
+    send.call(this, messages);
+  };
+  restore = () => {
+    Storage.prototype.write = write;
+    Transport.prototype.send = send;
+  };
+}
+
+before(async () => {
+  injectSyncFailure();
+  group = await PeerGroup.start({ size: 3, onFatal: (id, err) => fatal.set(id, err) });
+});
+
+after(async () => {
+  await group?.stop();
+  restore?.();
+});
+
+test('a failed log sync stops the peer before it acknowledges anything; the others go on', async () => {
+  const leader = await group.leader();
+  const follower = (leader + 1) % 3;
+  const client = new TestClient(group.addresses[leader] as string);
+  try {
+    for (const username of ['alice', 'bob']) await client.call('Register', { username, password });
+    failing = group.server(follower).peer.id;
+    for (let i = 0; i < 10; i++) await client.call('SendDirect', { to: 'bob', text: `message ${i}` }, as('alice'));
+    const err = await waitFor(() => fatal.get(failing), `${failing} to stop on the failed sync`);
+    assert.match(err.message, /could not sync the raft log to disk: EIO/);
+    assert.equal(fatal.size, 1, 'only the node whose disk failed');
+    assert.ok(firstUnsynced < Infinity, 'a write of entries failed to sync');
+    assert.deepEqual(acknowledged.filter((index) => index >= firstUnsynced), [], 'nothing it could not make durable was acknowledged');
+    await assert.rejects(group.server(follower).peer.write({ c: 'x', s: 1, at: 0, t: 'logout', actor: 1, tokenHash: '0'.repeat(64) }), PeerStoppedError);
+
+    // Two of three still commit.
+    const reply = await client.call<{ messageId: number }>('SendDirect', { to: 'bob', text: 'after the failure' }, as('alice'));
+    assert.ok(reply.messageId > 0);
+  } finally {
+    client.close();
+  }
+});
