@@ -4,7 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { MessageType, type Message, type NodeId, type SnapshotMeta } from '../raft/types.js';
 import { loadRaftService } from './proto.js';
-import { fromWire, toWire, WireError, type WireMessage } from './wire.js';
+import { fromWire, toWire, UnknownMessageType, WireError, type WireMessage } from './wire.js';
 
 /** Where snapshot bytes come from (sender) and go to (receiver). */
 export interface SnapshotStore {
@@ -215,6 +215,7 @@ export class Transport {
 
   private serveStream(call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>): void {
     let peer: NodeId | null = null;
+    let skipped = false;
     const end = () => {
       if (this.inbound.delete(end)) cb(null, {}); // once: by the peer's end, or by our close()
     };
@@ -222,7 +223,11 @@ export class Transport {
     call.on('data', (batch: { from?: string; messages?: unknown[] }) => {
       try {
         peer ??= this.admit(call, batch.from);
-        for (const w of batch.messages ?? []) this.handlers.onMessage(this.validate(w, peer));
+        for (const w of batch.messages ?? []) {
+          const m = this.validateKnown(w, peer, !skipped);
+          if (m === null) skipped = true;
+          else this.handlers.onMessage(m);
+        }
       } catch (err) {
         this.inbound.delete(end);
         this.refuse(call, err, cb);
@@ -287,6 +292,17 @@ export class Transport {
       throw new WireError(`peer is not ${claimed}`);
     }
     return claimed;
+  }
+
+  /** validate(), but a message of an unknown type is dropped (null), reported once per stream. */
+  private validateKnown(w: unknown, peer: NodeId, report: boolean): Message | null {
+    try {
+      return this.validate(w, peer);
+    } catch (err) {
+      if (!(err instanceof UnknownMessageType)) throw err;
+      if (report) this.handlers.onError?.(err, `peer stream from ${peer}`);
+      return null;
+    }
   }
 
   private validate(w: unknown, peer: NodeId): Message {

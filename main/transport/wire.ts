@@ -21,6 +21,18 @@ export class WireError extends Error {
   }
 }
 
+/**
+ * A message of a type this build does not know: sent by a newer build. Dropped, as a lost
+ * message would be (Raft recovers from any loss), so that a new message type can roll out one
+ * machine at a time; everything else malformed ends the stream.
+ */
+export class UnknownMessageType extends WireError {
+  constructor(type: number) {
+    super(`unknown type ${type} (a newer peer?): dropped`);
+    this.name = 'UnknownMessageType';
+  }
+}
+
 export function toWire(m: Message): WireMessage {
   return {
     type: m.type, from: m.from, to: m.to, term: m.term, logTerm: m.logTerm, index: m.index, commit: m.commit,
@@ -41,7 +53,7 @@ export function fromWire(w: unknown, sender: NodeId, snapshotData: Uint8Array = 
   if (typeof w !== 'object' || w === null) throw new WireError('not an object');
   const o = w as Record<string, unknown>;
   const type = count(o.type, 'type');
-  if (type > maxMessageType) throw new WireError(`unknown type ${type}`);
+  if (type > maxMessageType) throw new UnknownMessageType(type);
   const from = id(o.from, 'from');
   if (from !== sender) throw new WireError(`message from ${from} on ${sender}'s stream`);
   return {

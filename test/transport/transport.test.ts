@@ -101,6 +101,31 @@ describe('gRPC peer transport', () => {
     assert.equal(inboxB.messages.length, before);
   });
 
+  it('drops a message of a type it does not know (a newer peer) and keeps the stream and the rest', async () => {
+    const before = inboxB.messages.length;
+    const errors = inboxB.errors.length;
+    const { client } = loadRaftService();
+    const raw = new client(`127.0.0.1:${b.boundPort}`, grpc.credentials.createInsecure()) as unknown as {
+      Stream(cb: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<unknown>; close(): void;
+    };
+    let status: grpc.ServiceError | null | undefined;
+    const call = raw.Stream((err) => { status = err; });
+    try {
+      const unknown = { type: 99, from: 'a', to: 'b', term: 3 };
+      call.write({ from: 'a', messages: [unknown, { type: MessageType.Heartbeat, from: 'a', to: 'b', term: 3, context: 'after-unknown' }] });
+      call.write({ from: 'a', messages: [unknown, { type: MessageType.Heartbeat, from: 'a', to: 'b', term: 3, context: 'next-batch' }] });
+      await waitFor(() => inboxB.messages.some((m) => m.context === 'next-batch'), 'the second batch at b');
+      assert.deepEqual(inboxB.messages.slice(before).map((m) => m.context), ['after-unknown', 'next-batch']);
+      assert.equal(status, undefined, 'the stream is still open');
+      assert.deepEqual(inboxB.errors.slice(errors).map((e) => /unknown type 99/.test(e)), [true], 'reported once per stream');
+      call.end();
+      await waitFor(() => status !== undefined, 'the stream to close');
+      assert.equal(status, null);
+    } finally {
+      raw.close();
+    }
+  });
+
   it('reports a peer that cannot be reached, without blocking the others', async () => {
     a.setPeer('ghost', '127.0.0.1:1');
     a.send([message('a', 'ghost'), message('a', 'b', { context: 'still-flowing' })]);
