@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/temp-dir.js';
-import { DriverProcess, acks, dump, sends, setup } from './crash-harness.js';
+import { DriverProcess, acks, dump, sends, setup, type Ack } from './crash-harness.js';
 
 /** chat.db as the disk held it at this moment (the replica must be stopped: no WAL left). */
 function keepChatDb(dir: string): string {
@@ -24,6 +24,21 @@ function loseTail(dir: string, copy: string): void {
   for (const suffix of ['-wal', '-shm']) rmSync(join(dir, `chat.db${suffix}`), { force: true });
   copyFileSync(copy, join(dir, 'chat.db'));
   rmSync(copy);
+}
+
+/**
+ * After the restart: `lost` is applied again, for the first time on this file, with the results
+ * its clients were given; a retry of any of `acknowledged` is a duplicate with its first result;
+ * the messages are `bodies`, each once.
+ */
+async function appliedAgainOnce(replica: DriverProcess, lost: readonly Ack[], acknowledged: readonly Ack[], bodies: readonly string[]): Promise<void> {
+  const reapplied = acks(await replica.run({ op: 'elect' }));
+  assert.deepEqual(reapplied.map((a) => [a.seq, a.duplicate, a.result]), lost.map((a) => [a.seq, false, a.result]),
+    'applied again, for the first time on this file, with the same results (deterministic ids)');
+  const retried = acks(await replica.run(sends(...acknowledged.map((a) => a.seq))));
+  assert.deepEqual(retried.map((a) => [a.seq, a.duplicate, a.result]), acknowledged.map((a) => [a.seq, true, a.result]),
+    'a retry is not applied twice and returns the first result');
+  assert.deepEqual((await dump(replica)).messages.map((m) => m.body), bodies);
 }
 
 describe('chat.db loses its unsynced tail', { concurrency: 2 }, () => {
@@ -47,14 +62,8 @@ describe('chat.db loses its unsynced tail', { concurrency: 2 }, () => {
     const lastAcked = Math.max(...lost.map((a) => a.index));
     assert.ok(loaded.applied < lastAcked, `chat.db is back at ${loaded.applied}, before the lost acknowledgements`);
     assert.ok(loaded.commit >= lastAcked, 'raft.db still holds the commit index');
-    const reapplied = acks(await replica.run({ op: 'elect' }));
-    assert.deepEqual(reapplied.map((a) => [a.seq, a.duplicate]), [[2, false], [3, false], [4, false]], 'applied again, for the first time on this file');
-    assert.deepEqual(reapplied.map((a) => a.result), lost.map((a) => a.result), 'the same results (deterministic ids)');
-    const retried = acks(await replica.run(sends(1, 2, 3, 4)));
-    assert.deepEqual(retried.map((a) => a.duplicate), [true, true, true, true], 'retries are not applied twice');
-    assert.deepEqual(retried.map((a) => a.result), [...early, ...lost].map((a) => a.result), 'a retry returns the first result');
-    const { messages } = await dump(replica);
-    assert.deepEqual(messages.map((m) => m.body), ['msg-1', 'msg-2', 'msg-3', 'msg-4']);
+    assert.deepEqual(lost.map((a) => a.seq), [2, 3, 4]);
+    await appliedAgainOnce(replica, lost, [...early, ...lost], ['msg-1', 'msg-2', 'msg-3', 'msg-4']);
     await replica.exitCleanly();
   });
 
@@ -77,12 +86,7 @@ describe('chat.db loses its unsynced tail', { concurrency: 2 }, () => {
 
     const { replica, loaded } = await DriverProcess.start(t, dir);
     assert.equal(loaded.applied, committed[0]?.index, 'chat.db is at the last commit');
-    const reapplied = acks(await replica.run({ op: 'elect' }));
-    assert.deepEqual(reapplied.map((a) => [a.seq, a.duplicate]), [[2, false], [3, false]], 'applied again from the log');
-    assert.deepEqual(reapplied.map((a) => a.result), held.map((a) => a.result), 'with the results the client was given');
-    const retried = acks(await replica.run(sends(1, 2, 3)));
-    assert.deepEqual(retried.map((a) => [a.duplicate, a.result]), [...committed, ...held].map((a) => [true, a.result]), 'retries get the first results');
-    assert.deepEqual((await dump(replica)).messages.map((m) => m.body), ['msg-1', 'msg-2', 'msg-3']);
+    await appliedAgainOnce(replica, held, [...committed, ...held], ['msg-1', 'msg-2', 'msg-3']);
     await replica.exitCleanly();
   });
 
@@ -106,14 +110,8 @@ describe('chat.db loses its unsynced tail', { concurrency: 2 }, () => {
     const { replica, loaded } = await DriverProcess.start(t, dir);
     assert.equal(loaded.snapshotIndex, snapshot.index);
     assert.ok(loaded.applied >= snapshot.index, 'the snapshot replaced the older chat.db at start');
-    const reapplied = acks(await replica.run({ op: 'elect' }));
-    assert.deepEqual(reapplied.map((a) => a.seq), [4], 'only what follows the snapshot is applied again');
-    assert.deepEqual(reapplied.map((a) => a.result), after.map((a) => a.result));
-    const retried = acks(await replica.run(sends(2, 3, 4)));
-    assert.deepEqual(retried.map((a) => a.duplicate), [true, true, true]);
-    assert.deepEqual(retried.map((a) => a.result), [...lost, ...after].map((a) => a.result));
-    const { messages } = await dump(replica);
-    assert.deepEqual(messages.map((m) => m.body), ['msg-1', 'msg-2', 'msg-3', 'msg-4']);
+    // Only what follows the snapshot (4) is applied again.
+    await appliedAgainOnce(replica, after, [...lost, ...after], ['msg-1', 'msg-2', 'msg-3', 'msg-4']);
     await replica.exitCleanly();
   });
 });
