@@ -71,6 +71,8 @@ export interface PeerOptions {
    * error, uncaught, so that the process ends loudly as a failure at start would.
    */
   readonly onFatal?: (err: Error) => void;
+  /** How long committed entries nobody here waits for may wait to be applied (default 5 ms). */
+  readonly lazyApplyMs?: number;
 }
 
 export interface WriteOutcome {
@@ -107,6 +109,16 @@ const retryProposalsMs = 1_000;
  */
 const stateCommitMs = 10;
 const stateCommitEntries = 2_000;
+/**
+ * Committed entries nobody on this peer is waiting for are applied this much later, in one batch
+ * (or at once past lazyApplyEntries): with one writer, every follower applied every message
+ * alone, right when the leader was answering and the next write arriving. Anything that looks
+ * (a read of the replica, a write of its own, a wait for an index, a membership change) applies
+ * at once, so no read sees less than before; only live events may come up to 5 ms later.
+ * PeerOptions.lazyApplyMs changes the wait.
+ */
+const defaultLazyApplyMs = 5;
+const lazyApplyEntries = 1_000;
 
 export class Peer extends EventEmitter<PeerEvents> {
   readonly id: NodeId;
@@ -121,6 +133,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly log: Logger;
   private readonly tls: PeerTls | undefined;
   private readonly onFatal: (err: Error) => void;
+  private readonly lazyApplyMs: number;
   /**
    * Certificate fingerprints learnt from applied conf-change contexts (and members.json), by
    * node: the fallback when the replicated members table (memberRows) has no row for a node.
@@ -153,6 +166,9 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** The pending chat.db commit (see stateCommitMs) and how many entries it will cover. */
   private stateCommit: NodeJS.Timeout | null = null;
   private uncommittedEntries = 0;
+  /** Committed, durable entries not applied yet (see defaultLazyApplyMs), and the timer that applies them. */
+  private applyQueue: Entry[] = [];
+  private lazyApply: NodeJS.Timeout | null = null;
   private stopped = false;
   private soft: SoftState = { role: Role.Follower, leader: null, term: 0 };
 
@@ -171,6 +187,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.log = opts.logger ?? silentLogger;
     this.tls = opts.tls;
     this.onFatal = opts.onFatal ?? ((err) => setImmediate(() => { throw err; }));
+    this.lazyApplyMs = opts.lazyApplyMs ?? defaultLazyApplyMs;
     this.machine = new ChatMachine(storage.stateDb);
     this.chatQueries = new ChatQueries(storage.stateDb);
     this.memberRows = new MemberRows(storage.stateDb);
@@ -252,7 +269,9 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.transport.clientPort;
   }
 
+  /** Reads of the local replica, which first applies whatever it holds committed (see defaultLazyApplyMs). */
   get queries(): ChatQueries {
+    this.applyQueued();
     return this.chatQueries;
   }
 
@@ -287,6 +306,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /** Resolves once this replica has applied `index` (read-your-writes, monotonic reads). */
   waitApplied(index: number, timeoutMs = this.writeTimeoutMs): Promise<void> {
+    this.applyQueued(); // someone waits: nothing lazy any more
     if (this.appliedIndex >= index) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const waiter = { index, resolve: () => { clearTimeout(timer); resolve(); } };
@@ -487,10 +507,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.autopilot?.stop();
     if (this.ticker !== null) clearInterval(this.ticker);
     if (this.retrier !== null) clearInterval(this.retrier);
-    if (this.stateCommit !== null) clearTimeout(this.stateCommit);
     this.writes.failAll(() => new PeerStoppedError());
     this.readIndexes.failAll(() => new PeerStoppedError());
     await this.syncing; // never rejects (a failed sync is fatal, handled in handle())
+    this.applyBeforeStop();
+    if (this.stateCommit !== null) clearTimeout(this.stateCommit); // storage.close() commits
     await this.transport.close();
     this.storage.close();
   }
@@ -610,13 +631,45 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   private installSnapshot(rd: Ready): void {
+    this.dropApplyQueue(); // all below the snapshot (it lies past our commit index), which replaces them
     this.storage.installSnapshot(rd.snapshot as NonNullable<Ready['snapshot']>);
     this.machine = new ChatMachine(this.storage.stateDb);
     this.chatQueries = new ChatQueries(this.storage.stateDb);
     this.memberRows = new MemberRows(this.storage.stateDb);
   }
 
+  /** Applies committed, durable entries: at once if anyone here waits for them, else a little later. */
   private apply(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    for (const e of entries) this.applyQueue.push(e);
+    const awaited = this.pending.size > 0 || this.appliedWaiters.length > 0 || this.applyQueue.length >= lazyApplyEntries ||
+      entries.some((e) => e.type === EntryType.ConfChange);
+    if (awaited) this.applyQueued();
+    else this.lazyApply ??= setTimeout(() => {
+      this.applyQueued();
+      this.releaseAppliedWaiters();
+    }, this.lazyApplyMs);
+  }
+
+  private dropApplyQueue(): void {
+    if (this.lazyApply !== null) clearTimeout(this.lazyApply);
+    this.lazyApply = null;
+    this.applyQueue = [];
+  }
+
+  /** A graceful stop leaves chat.db applied as far as the log is committed here. */
+  private applyBeforeStop(): void {
+    try {
+      this.applyQueued();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'applying before the stop failed; the entries are applied at the next start');
+    }
+    this.dropApplyQueue();
+  }
+
+  private applyQueued(): void {
+    const entries = this.applyQueue;
+    this.dropApplyQueue();
     if (entries.length === 0) return;
     this.notePins(entries);
     const results = this.storage.applyInOpenTransaction(() => this.machine.applyBatch(entries));

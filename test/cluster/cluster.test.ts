@@ -53,10 +53,14 @@ function assertReplicasAgree(replicas: Map<string, ReplicaContents>, acked: read
   }
 }
 
-/** Waits for every running peer to catch up, then stops all (SIGKILL) and reads the replicas. */
+/**
+ * Waits for every running peer to catch up, then stops all and reads the replicas. Gracefully
+ * (SIGTERM): a peer commits its applies to chat.db a few milliseconds later, so a SIGKILL now
+ * would leave them to be applied again at the next start, not in the file read here.
+ */
 async function settleAndRead(cluster: TestCluster): Promise<Map<string, ReplicaContents>> {
   await cluster.converged();
-  await cluster.group.stopAll('SIGKILL');
+  await cluster.group.stopAll('SIGTERM');
   return cluster.replicas();
 }
 

@@ -116,8 +116,9 @@ export class TestCluster {
   }
 
   /**
-   * Reads every replica's chat.db. Call with the group stopped (after converged(), SIGKILL is
-   * safe: everything applied is committed to SQLite, and nothing is in flight).
+   * Reads every replica's chat.db. Call with the group stopped gracefully after converged():
+   * a stopping peer commits what it applied (a SIGKILL leaves the last few milliseconds of
+   * applies to the next start, which re-applies them from raft.db).
    */
   replicas(): Map<string, ReplicaContents> {
     if (this.group.runningIds().length > 0) throw new Error('stop the group before reading its replicas');

@@ -26,6 +26,8 @@ export interface GroupOptions {
   readonly membership?: boolean;
   /** A peer stopped on a storage failure (default: the error is thrown, uncaught). */
   readonly onFatal?: (id: string, err: Error) => void;
+  /** PeerOptions.lazyApplyMs for every peer. */
+  readonly lazyApplyMs?: number;
 }
 
 async function tlsFor(dataDir: string, secret: Buffer, id: string): Promise<PeerTls> {
@@ -49,6 +51,7 @@ export class PeerGroup {
       tls: options.secret === undefined ? undefined : await tlsFor(join(dir, id), options.secret, id),
       membership: options.membership === true ? membershipHandlers : undefined,
       onFatal: options.onFatal === undefined ? undefined : (err: Error) => options.onFatal?.(id, err),
+      lazyApplyMs: options.lazyApplyMs,
     })));
     const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const group = new PeerGroup(servers, addresses, dir);
