@@ -249,10 +249,10 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   /**
-   * chat.db failed its integrity check, or the disk refused to sync the log: stop serving at
-   * once and end the process loudly (onFatal: an uncaught error), as a failure at open would. After
-   * a failed fsync the kernel may have dropped the unsynced pages, so going on could lose
-   * acknowledged entries; a restart reads back what is really on disk.
+   * chat.db failed its integrity check or refused a batch, or the disk refused to sync the
+   * log: stop serving at once and end the process loudly (onFatal: an uncaught error), as a
+   * failure at open would. After a failed fsync the kernel may have dropped the unsynced pages,
+   * so going on could lose acknowledged entries; a restart reads back what is really on disk.
    */
   private fatal(err: Error): void {
     if (this.stopped) return;
@@ -646,8 +646,12 @@ export class Peer extends EventEmitter<PeerEvents> {
       entries.some((e) => e.type === EntryType.ConfChange);
     if (awaited) this.applyQueued();
     else this.lazyApply ??= setTimeout(() => {
-      this.applyQueued();
-      this.releaseAppliedWaiters();
+      try {
+        this.applyQueued();
+        this.releaseAppliedWaiters();
+      } catch {
+        // fatal() has it (see applyQueued)
+      }
     }, this.lazyApplyMs);
   }
 
@@ -667,10 +671,23 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.dropApplyQueue();
   }
 
+  /**
+   * Applies the held-back entries now. A batch chat.db refuses stops the peer (nothing after it
+   * may be applied; a restart applies it again from the log), and the error goes on to the caller.
+   */
   private applyQueued(): void {
     const entries = this.applyQueue;
     this.dropApplyQueue();
     if (entries.length === 0) return;
+    try {
+      this.applyNow(entries);
+    } catch (err) {
+      this.fatal(err as Error);
+      throw err;
+    }
+  }
+
+  private applyNow(entries: readonly Entry[]): void {
     this.notePins(entries);
     const results = this.storage.applyInOpenTransaction(() => this.machine.applyBatch(entries));
     this.commitStateSoon(entries.length);

@@ -1,0 +1,54 @@
+// chat.db refusing to apply a batch (a full or failing disk): the peer must stop loudly instead
+// of going on with a replica that skipped entries, and the group goes on without it. The failure
+// is injected by wrapping Storage.applyInOpenTransaction for one follower, which holds its
+// entries back (nobody waits on it) and so applies them from its lazy-apply timer.
+import assert from 'node:assert/strict';
+import { basename } from 'node:path';
+import { after, before, test } from 'node:test';
+import { PeerStoppedError } from '../../main/peer/errors.js';
+import { Storage } from '../../main/storage/storage.js';
+import { as, password, TestClient } from '../helpers/grpc-client.js';
+import { PeerGroup } from '../helpers/peer-group.js';
+import { waitFor } from '../helpers/wait.js';
+
+let failing = '';
+const fatal = new Map<string, Error>();
+let restore: (() => void) | null = null;
+let group: PeerGroup;
+
+before(async () => {
+  const apply = Storage.prototype.applyInOpenTransaction;
+  Storage.prototype.applyInOpenTransaction = function <T>(this: Storage, run: () => T): T {
+    if (basename(this.dir) === failing) throw new Error('SQLITE_FULL: database or disk is full (injected)');
+    return apply.call(this, run) as T;
+  };
+  restore = () => {
+    Storage.prototype.applyInOpenTransaction = apply;
+  };
+  group = await PeerGroup.start({ size: 3, onFatal: (id, err) => fatal.set(id, err) });
+});
+
+after(async () => {
+  await group?.stop();
+  restore?.();
+});
+
+test('a batch chat.db refuses stops the peer; the others go on', async () => {
+  const leader = await group.leader();
+  const follower = (leader + 1) % 3;
+  const client = new TestClient(group.addresses[leader] as string);
+  try {
+    for (const username of ['alice', 'bob']) await client.call('Register', { username, password });
+    const before = group.server(follower).peer.appliedIndex;
+    failing = group.server(follower).peer.id;
+    await client.call('SendDirect', { to: 'bob', text: 'not on the failing disk' }, as('alice'));
+    const err = await waitFor(() => fatal.get(failing), `${failing} to stop on the refused apply`);
+    assert.match(err.message, /SQLITE_FULL/);
+    assert.equal(group.server(follower).peer.appliedIndex, before, 'nothing after the refused batch was applied');
+    await assert.rejects(group.server(follower).peer.write({ c: 'x', s: 1, at: 0, t: 'logout', actor: 1, tokenHash: '0'.repeat(64) }), PeerStoppedError);
+    const reply = await client.call<{ messageId: number }>('SendDirect', { to: 'bob', text: 'after the failure' }, as('alice'));
+    assert.ok(reply.messageId > 0, 'two of three still commit');
+  } finally {
+    client.close();
+  }
+});
