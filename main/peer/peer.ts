@@ -28,6 +28,7 @@ import { encodeMemberContext, memberContextOf } from './member-context.js';
 import { NoQuorumError, PeerStoppedError, TimeoutError } from './errors.js';
 import { Waiters } from './waiters.js';
 import { appliesBeforeSync, splitBeforeSync } from './early-send.js';
+import { DeferredRun } from './deferred-run.js';
 
 export interface PeerTiming {
   /** Milliseconds per Raft tick. */
@@ -133,7 +134,6 @@ export class Peer extends EventEmitter<PeerEvents> {
   private readonly log: Logger;
   private readonly tls: PeerTls | undefined;
   private readonly onFatal: (err: Error) => void;
-  private readonly lazyApplyMs: number;
   /**
    * Certificate fingerprints learnt from applied conf-change contexts (and members.json), by
    * node: the fallback when the replicated members table (memberRows) has no row for a node.
@@ -163,12 +163,11 @@ export class Peer extends EventEmitter<PeerEvents> {
   private syncing: Promise<void> | null = null;
   /** A snapshot recorded at this index waits for the core to have applied it (0: none). */
   private compactAt = 0;
-  /** The pending chat.db commit (see stateCommitMs) and how many entries it will cover. */
-  private stateCommit: NodeJS.Timeout | null = null;
-  private uncommittedEntries = 0;
-  /** Committed, durable entries not applied yet (see defaultLazyApplyMs), and the timer that applies them. */
+  /** The chat.db commit of the entries applied since the last one (see stateCommitMs). */
+  private readonly stateCommit = new DeferredRun(stateCommitMs, stateCommitEntries, () => this.commitState());
+  /** Committed, durable entries not applied yet (see defaultLazyApplyMs), and when they will be. */
   private applyQueue: Entry[] = [];
-  private lazyApply: NodeJS.Timeout | null = null;
+  private readonly lazyApply: DeferredRun;
   private stopped = false;
   private soft: SoftState = { role: Role.Follower, leader: null, term: 0 };
 
@@ -187,7 +186,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.log = opts.logger ?? silentLogger;
     this.tls = opts.tls;
     this.onFatal = opts.onFatal ?? ((err) => setImmediate(() => { throw err; }));
-    this.lazyApplyMs = opts.lazyApplyMs ?? defaultLazyApplyMs;
+    this.lazyApply = new DeferredRun(opts.lazyApplyMs ?? defaultLazyApplyMs, lazyApplyEntries, () => this.applyLater());
     this.machine = new ChatMachine(storage.stateDb);
     this.chatQueries = new ChatQueries(storage.stateDb);
     this.memberRows = new MemberRows(storage.stateDb);
@@ -511,7 +510,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.readIndexes.failAll(() => new PeerStoppedError());
     await this.syncing; // never rejects (a failed sync is fatal, handled in handle())
     this.applyBeforeStop();
-    if (this.stateCommit !== null) clearTimeout(this.stateCommit); // storage.close() commits
+    this.stateCommit.cancel(); // storage.close() commits
     await this.transport.close();
     this.storage.close();
   }
@@ -642,22 +641,24 @@ export class Peer extends EventEmitter<PeerEvents> {
   private apply(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
     for (const e of entries) this.applyQueue.push(e);
-    const awaited = this.pending.size > 0 || this.appliedWaiters.length > 0 || this.applyQueue.length >= lazyApplyEntries ||
-      entries.some((e) => e.type === EntryType.ConfChange);
+    const awaited = this.pending.size > 0 || this.appliedWaiters.length > 0 || entries.some((e) => e.type === EntryType.ConfChange);
+    // In the Ready loop (finish() releases the waiters after advance()), else by the timer.
     if (awaited) this.applyQueued();
-    else this.lazyApply ??= setTimeout(() => {
-      try {
-        this.applyQueued();
-        this.releaseAppliedWaiters();
-      } catch {
-        // fatal() has it (see applyQueued)
-      }
-    }, this.lazyApplyMs);
+    else this.lazyApply.note(entries.length);
+  }
+
+  /** The lazy-apply timer: outside the Ready loop, so whoever waits is released here. */
+  private applyLater(): void {
+    try {
+      this.applyQueued();
+      this.releaseAppliedWaiters();
+    } catch {
+      // fatal() has it (see applyQueued)
+    }
   }
 
   private dropApplyQueue(): void {
-    if (this.lazyApply !== null) clearTimeout(this.lazyApply);
-    this.lazyApply = null;
+    this.lazyApply.cancel();
     this.applyQueue = [];
   }
 
@@ -668,7 +669,6 @@ export class Peer extends EventEmitter<PeerEvents> {
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'applying before the stop failed; the entries are applied at the next start');
     }
-    this.dropApplyQueue();
   }
 
   /**
@@ -690,7 +690,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   private applyNow(entries: readonly Entry[]): void {
     this.notePins(entries);
     const results = this.storage.applyInOpenTransaction(() => this.machine.applyBatch(entries));
-    this.commitStateSoon(entries.length);
+    this.stateCommit.note(entries.length);
     for (const r of results) {
       if (r.clientId === null) continue;
       const key = `${r.clientId}/${r.seq}`;
@@ -699,16 +699,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.emit('applied', { entries, results });
   }
 
-  private commitStateSoon(entries: number): void {
-    this.uncommittedEntries += entries;
-    if (this.uncommittedEntries >= stateCommitEntries) this.commitState();
-    else this.stateCommit ??= setTimeout(() => this.commitState(), stateCommitMs);
-  }
-
   private commitState(): void {
-    if (this.stateCommit !== null) clearTimeout(this.stateCommit);
-    this.stateCommit = null;
-    this.uncommittedEntries = 0;
     try {
       this.storage.commitState();
     } catch (err) {

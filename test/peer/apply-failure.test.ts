@@ -9,6 +9,7 @@ import { PeerStoppedError } from '../../main/peer/errors.js';
 import { Storage } from '../../main/storage/storage.js';
 import { as, password, TestClient } from '../helpers/grpc-client.js';
 import { PeerGroup } from '../helpers/peer-group.js';
+import { replaceMethod } from '../helpers/replace-method.js';
 import { waitFor } from '../helpers/wait.js';
 
 let failing = '';
@@ -17,14 +18,10 @@ let restore: (() => void) | null = null;
 let group: PeerGroup;
 
 before(async () => {
-  const apply = Storage.prototype.applyInOpenTransaction;
-  Storage.prototype.applyInOpenTransaction = function <T>(this: Storage, run: () => T): T {
+  restore = replaceMethod(Storage.prototype, 'applyInOpenTransaction', (apply) => function <T>(this: Storage, run: () => T): T {
     if (basename(this.dir) === failing) throw new Error('SQLITE_FULL: database or disk is full (injected)');
     return apply.call(this, run) as T;
-  };
-  restore = () => {
-    Storage.prototype.applyInOpenTransaction = apply;
-  };
+  });
   group = await PeerGroup.start({ size: 3, onFatal: (id, err) => fatal.set(id, err) });
 });
 

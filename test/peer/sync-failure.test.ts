@@ -12,6 +12,7 @@ import { Storage } from '../../main/storage/storage.js';
 import { Transport } from '../../main/transport/transport.js';
 import { as, password, TestClient } from '../helpers/grpc-client.js';
 import { PeerGroup } from '../helpers/peer-group.js';
+import { replaceMethod } from '../helpers/replace-method.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** The node whose next syncs fail, and the first entry of the first write that failed. */
@@ -23,28 +24,26 @@ const acknowledged: number[] = [];
 let restore: (() => void) | null = null;
 let group: PeerGroup;
 
-function injectSyncFailure(): void {
-  const write = Storage.prototype.write;
-  const send = Transport.prototype.send;
-  Storage.prototype.write = function (this: Storage, hardState: HardState | null, entries: readonly Entry[]) {
+function injectSyncFailure(): () => void {
+  const restoreWrite = replaceMethod(Storage.prototype, 'write', (write) => function (this: Storage, hardState: HardState | null, entries: readonly Entry[]) {
     const durable = write.call(this, hardState, entries);
     if (durable === null || basename(this.dir) !== failing) return durable;
     void durable.catch(() => undefined); // the real sync; its outcome no longer matters
     firstUnsynced = Math.min(firstUnsynced, entries[0]?.index ?? Infinity);
     return Promise.reject(new StorageError('io', 'could not sync the raft log to disk: EIO: i/o error, fdatasync (injected)'));
-  };
-  Transport.prototype.send = function (this: Transport, messages: readonly Message[]) {
+  });
+  const restoreSend = replaceMethod(Transport.prototype, 'send', (send) => function (this: Transport, messages: readonly Message[]) {
     for (const m of messages) if (m.from === failing && m.type === MessageType.AppResp && !m.reject) acknowledged.push(m.index);
     send.call(this, messages);
-  };
-  restore = () => {
-    Storage.prototype.write = write;
-    Transport.prototype.send = send;
+  });
+  return () => {
+    restoreWrite();
+    restoreSend();
   };
 }
 
 before(async () => {
-  injectSyncFailure();
+  restore = injectSyncFailure();
   group = await PeerGroup.start({ size: 3, onFatal: (id, err) => fatal.set(id, err) });
 });
 

@@ -11,6 +11,7 @@ import { Storage } from '../../main/storage/storage.js';
 import { Transport } from '../../main/transport/transport.js';
 import { as, password, TestClient } from '../helpers/grpc-client.js';
 import { PeerGroup } from '../helpers/peer-group.js';
+import { replaceMethod } from '../helpers/replace-method.js';
 
 /** Per node: whether a sync is pending, and the last index whose write is durable. */
 interface NodeDisk { pending: number; durable: number; pendingFirst: number }
@@ -34,15 +35,13 @@ function disk(id: string): NodeDisk {
  * message is checked against the write that follows it in the same Ready, if any: a leader
  * sends its early messages just before its write, so they count as sent while it is pending.
  */
-function watch(): void {
-  const write = Storage.prototype.write;
-  const send = Transport.prototype.send;
+function watch(): () => void {
   let unchecked: Message[] = [];
   const checkSent = () => {
     for (const m of unchecked) check(m);
     unchecked = [];
   };
-  Storage.prototype.write = function (this: Storage, hardState: HardState | null, entries: readonly Entry[]) {
+  const restoreWrite = replaceMethod(Storage.prototype, 'write', (write) => function (this: Storage, hardState: HardState | null, entries: readonly Entry[]) {
     const durable = write.call(this, hardState, entries);
     if (durable === null) {
       checkSent();
@@ -61,15 +60,15 @@ function watch(): void {
       if (last !== undefined) d.durable = last;
       resolve();
     }, basename(this.dir) === slowNode ? 20 : 3)));
-  };
-  Transport.prototype.send = function (this: Transport, messages: readonly Message[]) {
+  });
+  const restoreSend = replaceMethod(Transport.prototype, 'send', (send) => function (this: Transport, messages: readonly Message[]) {
     if (unchecked.length === 0) queueMicrotask(checkSent); // no write follows: as things stand now
     unchecked.push(...messages);
     send.call(this, messages);
-  };
-  restore = () => {
-    Storage.prototype.write = write;
-    Transport.prototype.send = send;
+  });
+  return () => {
+    restoreWrite();
+    restoreSend();
   };
 }
 
@@ -86,7 +85,7 @@ let applied = 0;
 let group: PeerGroup;
 
 before(async () => {
-  watch();
+  restore = watch();
   group = await PeerGroup.start({ size: 3 });
   for (const server of group.servers) {
     const peer = server.peer;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { tempDir } from '../helpers/temp-dir.js';
 import { DriverProcess, acks, dump, sends, setup, type Ack } from './crash-harness.js';
@@ -41,12 +41,18 @@ async function appliedAgainOnce(replica: DriverProcess, lost: readonly Ack[], ac
   assert.deepEqual((await dump(replica)).messages.map((m) => m.body), bodies);
 }
 
+/** A replica in a new data directory, leading its group of one, with alice and bob registered. */
+async function freshReplica(t: TestContext, prefix: string): Promise<{ dir: string; first: { replica: DriverProcess } }> {
+  const dir = tempDir(t, prefix);
+  const first = await DriverProcess.start(t, dir);
+  await first.replica.run({ op: 'elect' });
+  await first.replica.run(setup);
+  return { dir, first };
+}
+
 describe('chat.db loses its unsynced tail', { concurrency: 2 }, () => {
   test('the committed tail is applied again from the log, once', async (t) => {
-    const dir = tempDir(t, 'quorum-tail-');
-    const first = await DriverProcess.start(t, dir);
-    await first.replica.run({ op: 'elect' });
-    await first.replica.run(setup);
+    const { dir, first } = await freshReplica(t, 'quorum-tail-');
     const early = acks(await first.replica.run(sends(1)));
     await first.replica.exitCleanly();
     const copy = keepChatDb(dir);
@@ -68,10 +74,7 @@ describe('chat.db loses its unsynced tail', { concurrency: 2 }, () => {
   });
 
   test('applies held in the open transaction (the peer commits chat.db 10 ms later) survive a SIGKILL: applied again, once', async (t) => {
-    const dir = tempDir(t, 'quorum-open-');
-    const first = await DriverProcess.start(t, dir);
-    await first.replica.run({ op: 'elect' });
-    await first.replica.run(setup);
+    const { dir, first } = await freshReplica(t, 'quorum-open-');
     await first.replica.run({ op: 'hold' });
     const committed = acks(await first.replica.run(sends(1)));
     await first.replica.run({ op: 'commit' });
@@ -91,10 +94,7 @@ describe('chat.db loses its unsynced tail', { concurrency: 2 }, () => {
   });
 
   test('a tail lost below a snapshot (log compacted past it) is restored from the snapshot', async (t) => {
-    const dir = tempDir(t, 'quorum-tail-');
-    const first = await DriverProcess.start(t, dir);
-    await first.replica.run({ op: 'elect' });
-    await first.replica.run(setup);
+    const { dir, first } = await freshReplica(t, 'quorum-tail-');
     await first.replica.run(sends(1));
     await first.replica.exitCleanly();
     const copy = keepChatDb(dir);
