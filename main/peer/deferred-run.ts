@@ -1,6 +1,6 @@
 // Work worth batching: run() once `delayMs` after the first note(), or at once when the noted
-// amount reaches `limit` or a note is urgent. The peer uses it for the lazy apply and the
-// delayed chat.db commit.
+// amount reaches `limit` or a note is urgent. The peer uses it for the lazy apply, the delayed
+// chat.db commit and a leader's deferred commit notices.
 export class DeferredRun {
   private timer: NodeJS.Timeout | null = null;
   private noted = 0;
@@ -11,6 +11,13 @@ export class DeferredRun {
     this.noted += amount;
     if (urgent || this.noted >= this.limit) this.now();
     else this.timer ??= setTimeout(() => this.now(), this.delayMs);
+  }
+
+  /** Like note(), but the wait starts again from now: run once nothing was noted for `delayMs`. */
+  postpone(amount: number): void {
+    this.noted += amount;
+    if (this.timer === null) this.timer = setTimeout(() => this.now(), this.delayMs);
+    else this.timer.refresh();
   }
 
   /** Runs at once (if anything was noted) instead of waiting. */

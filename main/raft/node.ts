@@ -72,6 +72,18 @@ export class RaftNode {
     this.raft.hup();
   }
 
+  /**
+   * A leader deferred telling some followers a new commit index (RaftConfig.deferCommitNotices):
+   * call flushCommitNotices() soon, after a short wait in which the next App may carry it.
+   */
+  commitNoticePending(): boolean {
+    return this.raft.commitNoticeDue;
+  }
+
+  flushCommitNotices(): void {
+    this.raft.flushCommitNotices();
+  }
+
   /** The transport lost its connection to `to`. */
   reportUnreachable(to: NodeId): void {
     this.raft.reportUnreachable(to);

@@ -71,6 +71,13 @@ export class Progress {
   snapshotTicks = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /** The highest commit index sent to it (in an App, a Commit or a heartbeat). */
+  commitSent = 0;
+  /**
+   * It waits for entries up to here to commit: it forwarded them, or a read it asked for waits
+   * for them. Such a follower is told of a commit at once even when commit notices are deferred.
+   */
+  commitWanted = 0;
   readonly inflights: Inflights;
 
   constructor(next: number, maxInflightMsgs: number, maxInflightBytes: number) {

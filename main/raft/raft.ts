@@ -33,6 +33,8 @@ export class Raft {
   readonly progress = new Map<NodeId, Progress>();
   private readonly votes = new Map<NodeId, boolean>();
   msgs: Message[] = [];
+  /** A commit notice was deferred (see broadcastCommit): the driver should flush soon. */
+  commitNoticeDue = false;
   readStates: ReadState[] = [];
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -295,6 +297,7 @@ export class Raft {
     this.transferee = null;
     this.uncommittedBytes = 0;
     this.reads.clear();
+    this.commitNoticeDue = false;
   }
 
   private resetElectionTimer(): void {
@@ -323,6 +326,7 @@ export class Raft {
       this.transferee = null; // a transfer that did not finish in an election timeout is abandoned
     }
     this.tickSnapshots();
+    this.flushCommitNotices(); // the latest a deferred notice goes, whatever the driver does
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat('');
@@ -479,6 +483,8 @@ export class Raft {
   private leaderTakeProposal(m: Message): void {
     try {
       this.appendProposal(m.entries);
+      const pr = this.progress.get(m.from);
+      if (pr !== undefined) pr.commitWanted = this.log.lastIndex();
     } catch (err) {
       if (!(err instanceof ProposalDropped)) throw err;
       // Forwarded proposals are dropped silently; the client retries with the same request id.
@@ -579,6 +585,7 @@ export class Raft {
     let bytes = 0;
     for (const e of entries) bytes += e.data.length;
     this.send(MessageType.App, to, { index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
+    pr.commitSent = Math.max(pr.commitSent, Math.min(this.log.committed, prevIndex + entries.length));
     pr.sentEntries(entries.length, prevIndex + entries.length, bytes);
     return true;
   }
@@ -600,27 +607,49 @@ export class Raft {
    * follower streaming (Replicate) that has been sent everything, in a Commit, which is not
    * answered. An empty App would be: one more message per follower per commit, only to repeat
    * an acknowledgement the leader already has (a quarter of all messages with one writer).
+   *
+   * With deferCommitNotices, that Commit goes at once only to a follower waiting for the
+   * entries (commitWanted); the others learn the index from the next App, which with steady
+   * writes follows within a millisecond, or from the Commit flushCommitNotices() sends a little
+   * later. With one writer that saves a third of all peer messages, sent and received right when
+   * the leader answers its client and the next write arrives.
    */
   private broadcastCommit(): void {
     const last = this.log.lastIndex();
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
-      if (pr.state === ProgressState.Replicate && pr.next > last) this.sendCommit(id, pr);
-      else this.sendAppend(id, pr, true);
+      if (pr.state !== ProgressState.Replicate || pr.next <= last) this.sendAppend(id, pr, true);
+      else if (!this.cfg.deferCommitNotices || pr.commitWanted > pr.commitSent) this.noticeCommit(id, pr);
+      else this.commitNoticeDue = true;
     }
   }
 
-  private sendCommit(to: NodeId, pr: Progress): void {
+  /** Sends the deferred commit notices (see broadcastCommit). */
+  flushCommitNotices(): void {
+    if (!this.commitNoticeDue) return;
+    this.commitNoticeDue = false;
+    if (this.role !== Role.Leader) return;
+    for (const [id, pr] of this.progress) if (id !== this.id) this.noticeCommit(id, pr);
+  }
+
+  /** A Commit to a follower that has been sent every entry, if it tells it something new. */
+  private noticeCommit(to: NodeId, pr: Progress): void {
+    if (pr.state !== ProgressState.Replicate || pr.next <= this.log.lastIndex()) return;
     const index = pr.next - 1;
+    const commit = Math.min(this.log.committed, index);
     const logTerm = this.log.termAt(index);
-    if (logTerm !== undefined) this.send(MessageType.Commit, to, { index, logTerm, commit: this.log.committed });
+    if (commit <= pr.commitSent || logTerm === undefined) return;
+    this.send(MessageType.Commit, to, { index, logTerm, commit: this.log.committed });
+    pr.commitSent = commit;
   }
 
   private broadcastHeartbeat(context: string): void {
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
       // Never tell a follower to commit past what it is known to hold.
-      this.send(MessageType.Heartbeat, id, { commit: Math.min(pr.match, this.log.committed), context });
+      const commit = Math.min(pr.match, this.log.committed);
+      this.send(MessageType.Heartbeat, id, { commit, context });
+      pr.commitSent = Math.max(pr.commitSent, commit);
     }
   }
 
@@ -642,8 +671,15 @@ export class Raft {
   }
 
   private answerRead(from: NodeId, index: number, context: string): void {
-    if (from === this.id) this.readStates.push({ index, context });
-    else this.send(MessageType.ReadIndexResp, from, { index, context });
+    if (from === this.id) {
+      this.readStates.push({ index, context });
+      return;
+    }
+    this.send(MessageType.ReadIndexResp, from, { index, context });
+    const pr = this.progress.get(from);
+    if (pr === undefined) return;
+    pr.commitWanted = Math.max(pr.commitWanted, index); // the reader waits to apply up to `index`
+    this.noticeCommit(from, pr);
   }
 
   // ---- leadership transfer (dissertation §3.10) ----------------------------------------------

@@ -212,6 +212,12 @@ export interface RaftConfig {
   readonly maxInflightBytes: number;
   /** Refuse new proposals while this many bytes of uncommitted entries are in the log. */
   readonly maxUncommittedBytes: number;
+  /**
+   * A follower that holds every entry sent and waits for none of them learns of a new commit
+   * index from the next App, or from a Commit once the driver calls flushCommitNotices() (or at
+   * the next tick), instead of from a Commit at once. See Raft.broadcastCommit.
+   */
+  readonly deferCommitNotices: boolean;
   readonly bugs?: PlantedBugs;
 }
 
@@ -224,6 +230,7 @@ export const defaultConfig: Omit<RaftConfig, 'id' | 'random'> = {
   maxInflightMsgs: 256,
   maxInflightBytes: 32 << 20,
   maxUncommittedBytes: 64 << 20,
+  deferCommitNotices: false,
 };
 
 /** Why a proposal was refused. The caller may retry (with the same request id) later. */

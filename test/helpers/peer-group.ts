@@ -28,6 +28,8 @@ export interface GroupOptions {
   readonly onFatal?: (id: string, err: Error) => void;
   /** PeerOptions.lazyApplyMs for every peer. */
   readonly lazyApplyMs?: number;
+  /** PeerOptions.commitNoticeMs for every peer. */
+  readonly commitNoticeMs?: number;
 }
 
 async function tlsFor(dataDir: string, secret: Buffer, id: string): Promise<PeerTls> {
@@ -51,7 +53,7 @@ export class PeerGroup {
       tls: options.secret === undefined ? undefined : await tlsFor(join(dir, id), options.secret, id),
       membership: options.membership === true ? membershipHandlers : undefined,
       onFatal: options.onFatal === undefined ? undefined : (err: Error) => options.onFatal?.(id, err),
-      lazyApplyMs: options.lazyApplyMs,
+      lazyApplyMs: options.lazyApplyMs, commitNoticeMs: options.commitNoticeMs,
     })));
     const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const group = new PeerGroup(servers, addresses, dir);

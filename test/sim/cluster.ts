@@ -30,12 +30,15 @@ export class Cluster implements Host {
   now = 0;
   listener: ClusterListener | null = null;
   private readonly rng: Random;
+  /** When a leader's driver flushes its deferred commit notices (the peer: after a quiet while). */
+  private readonly noticeRng: Random;
 
   constructor(private readonly options: SimOptions) {
     this.rng = new Random(options.seed);
     this.trace = new Trace(options.verbose, options.out);
     this.checker = new Checker(() => `step ${this.now}`);
     this.network = new Network(this.rng.fork(), this.stats, this.trace);
+    this.noticeRng = this.rng.fork();
     this.compactEvery = options.compactEvery;
     const founders: ConfState = { voters: Array.from({ length: options.founders }, (_, i) => nodeId(i)), learners: [] };
     for (let i = 0; i < options.founders; i++) this.start(this.create(founders));
@@ -118,7 +121,9 @@ export class Cluster implements Host {
   tick(): void {
     const { stepsPerTick } = this.options;
     for (const n of this.nodes) {
-      if (n.raft && n.isActive(this.now) && (this.now + n.tickPhase) % stepsPerTick === 0) n.raft.tick();
+      if (!n.raft || !n.isActive(this.now)) continue;
+      if ((this.now + n.tickPhase) % stepsPerTick === 0) n.raft.tick();
+      if (n.raft.commitNoticePending() && this.noticeRng.int(4) === 0) n.raft.flushCommitNotices();
     }
   }
 
@@ -187,6 +192,7 @@ export class Cluster implements Host {
       maxInflightMsgs: 4,
       maxInflightBytes: 16384,
       maxUncommittedBytes: 32768,
+      deferCommitNotices: true, // as the peer runs it
       bugs: this.options.bug ? { [this.options.bug]: true } : {},
     };
   }

@@ -231,3 +231,88 @@ test('commit notice: a follower still owed entries gets them with the commit; on
   assert.equal(net.get('2').status().commit, 3);
   assert.deepEqual(net.held.filter((m) => m.from === '2'), [], '2 answered nothing');
 });
+
+// ---- deferred commit notices (RaftConfig.deferCommitNotices, as the peer runs the core) ----------
+
+const commitsIn = (msgs: readonly Message[]) => msgs.filter((m) => m.type === MessageType.Commit).map((m) => [m.to, m.commit]);
+const commitOf = (net: Network, id: string) => net.get(id).status().commit;
+
+/** A leader of term 1 over 3 nodes that defers commit notices, with its no-op known everywhere. */
+function deferring(): Network {
+  const net = new Network(ids(3), { config: { ...plain, deferCommitNotices: true } });
+  assert.equal(net.elect('1'), Role.Leader);
+  net.get('1').flushCommitNotices();
+  net.settle();
+  assert.deepEqual([commitOf(net, '2'), commitOf(net, '3')], [1, 1]);
+  return net;
+}
+
+test('deferred commit notice: idle followers learn a commit from the next App, or from the flush', () => {
+  const net = deferring();
+  let from = net.delivered.length;
+  net.get('1').propose(text('a')); // 2
+  net.settle();
+  assert.equal(commitOf(net, '1'), 2);
+  assert.deepEqual(commitsIn(net.delivered.slice(from)), [], 'no Commit yet');
+  assert.deepEqual([commitOf(net, '2'), commitOf(net, '3')], [1, 1], 'the followers do not know yet');
+  assert.equal(net.get('1').commitNoticePending(), true);
+  net.get('1').propose(text('b')); // 3: its Apps carry commit 2
+  net.settle();
+  assert.deepEqual(commitsIn(net.delivered.slice(from)), []);
+  assert.deepEqual([commitOf(net, '2'), commitOf(net, '3')], [2, 2], 'told by the next App');
+  from = net.delivered.length;
+  net.get('1').flushCommitNotices();
+  net.settle();
+  assert.deepEqual(commitsIn(net.delivered.slice(from)), [['2', 3], ['3', 3]]);
+  assert.deepEqual([commitOf(net, '2'), commitOf(net, '3')], [3, 3]);
+  assert.equal(net.get('1').commitNoticePending(), false);
+  from = net.delivered.length;
+  net.get('1').flushCommitNotices();
+  net.settle();
+  assert.deepEqual(net.delivered.slice(from), [], 'nothing new to tell: nothing sent');
+});
+
+test('deferred commit notice: the tick flushes it when the driver does not', () => {
+  const net = deferring();
+  net.get('1').propose(text('a'));
+  net.settle();
+  const from = net.delivered.length;
+  net.tick('1');
+  assert.deepEqual(commitsIn(net.delivered.slice(from)), [['2', 2], ['3', 2]]);
+  assert.deepEqual([commitOf(net, '2'), commitOf(net, '3')], [2, 2]);
+});
+
+test('deferred commit notice: a follower that forwarded the entry is told at once, the others later', () => {
+  const net = deferring();
+  const from = net.delivered.length;
+  net.get('3').propose(text('from 3'));
+  net.settle();
+  assert.equal(commitOf(net, '1'), 2);
+  assert.deepEqual(commitsIn(net.delivered.slice(from)), [['3', 2]]);
+  assert.deepEqual([commitOf(net, '2'), commitOf(net, '3')], [1, 2], '3 applies its own write without waiting');
+  assert.deepEqual(net.testNode('3').applied.map((e) => str(e.data)).slice(-1), ['from 3']);
+});
+
+test('deferred commit notice: a follower answered a read index has been told that index is committed', () => {
+  const net = deferring();
+  net.hold = true;
+  net.get('1').propose(text('a')); // 2
+  net.settle();
+  net.deliverHeld((m) => m.type === MessageType.App);
+  net.settle();
+  assert.equal(net.deliverHeld((m) => m.type === MessageType.AppResp && m.from === '3'), 1);
+  net.settle(); // 2 commits by 1 and 3; 2's acknowledgement is still on its way
+  assert.equal(commitOf(net, '1'), 2);
+  net.get('2').readIndex('r');
+  net.settle();
+  assert.equal(net.deliverHeld((m) => m.type === MessageType.ReadIndex), 1);
+  net.settle();
+  const beats = net.held.filter((m) => m.type === MessageType.Heartbeat);
+  assert.deepEqual(beats.map((m) => [m.to, m.commit]), [['2', 1], ['3', 2]], 'the heartbeat to 2 cannot vouch for entry 2 yet');
+  while (net.held.length > 0) {
+    net.deliverHeld();
+    net.settle();
+  }
+  assert.deepEqual(net.testNode('2').readStates, [{ index: 2, context: 'r' }]);
+  assert.equal(commitOf(net, '2'), 2, 'told with the answer: its read does not wait for the next tick');
+});
