@@ -119,27 +119,27 @@ export class RaftStore {
    * whether the write still has to be made durable by flush() before anything that depends on
    * it leaves this node (votes, acknowledgements) or is applied.
    *
-   * A write of nothing but a higher commit index is skipped (false): the next write of entries
-   * or of a new term carries it. The commit index is volatile state in Raft (Figure 2): a node
-   * that restarts with an older one learns the current one from the leader, and applies nothing
-   * before. Storing it only saves a restarted node that wait (and load() never lets it fall
-   * below what chat.db has applied).
+   * The hard state row is written only when the term or the vote changes (the commit index then
+   * goes with them): a higher commit index alone is not written, with entries or without. The
+   * commit index is volatile state in Raft (Figure 2): a node that restarts with an older one
+   * learns the current one from the leader, and applies nothing before; load() never lets it
+   * fall below what chat.db has applied. Writing it with every append cost a second page (a
+   * 4 KiB WAL frame) per write on every peer: 12% of the throughput at 64 senders.
    */
   write(hardState: HardState | null, entries: readonly Entry[]): boolean {
-    if (hardState === null && entries.length === 0) return false;
+    const hard = hardState !== null && (hardState.term !== this.savedTerm || hardState.vote !== this.savedVote) ? hardState : null;
+    if (hard === null && entries.length === 0) return false;
     if (entries.length > 0) crashPoint('append:before');
-    if (hardState !== null) crashPoint('hardstate:before');
-    const commitOnly = entries.length === 0 && hardState !== null && hardState.term === this.savedTerm && hardState.vote === this.savedVote;
-    if (commitOnly) return false;
-    this.saveTx(hardState, entries);
-    if (hardState !== null) {
-      this.savedTerm = hardState.term;
-      this.savedVote = hardState.vote;
+    if (hard !== null) crashPoint('hardstate:before');
+    this.saveTx(hard, entries);
+    if (hard !== null) {
+      this.savedTerm = hard.term;
+      this.savedVote = hard.vote;
     }
     const lastNew = entries[entries.length - 1];
     if (lastNew !== undefined) this.last = lastNew.index;
     if (entries.length > 0) crashPoint('append:after');
-    if (hardState !== null) crashPoint('hardstate:after');
+    if (hard !== null) crashPoint('hardstate:after');
     return true;
   }
 

@@ -137,8 +137,8 @@ export class Storage {
       throw new StorageError('inconsistent', `${this.statePath} has applied up to ${applied} but the log ` +
         `in raft.db ends at ${this.raft.lastIndex()}: the two files do not belong together`);
     }
-    // Entries are persisted (with the commit index) before they are applied, so this only
-    // repairs a commit index older than a snapshot installed just before a crash.
+    // The stored commit index is only as new as the last change of term or vote (RaftStore.write):
+    // what chat.db has applied, or a snapshot holds, was committed.
     const commit = Math.max(hardState.commit, snapIndex, applied);
     return {
       hardState: { ...hardState, commit },

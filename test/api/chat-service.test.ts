@@ -216,7 +216,10 @@ describe('ChatService on a 3-peer group', () => {
     await alice.call('SendDirect', { request: rid(), to: 'frank', text: 'bye' });
     const gone = await peers[2]?.call<WriteReply>('DeleteAccount', { request: rid() }, as('frank'));
     assert.equal(gone?.count, 1, 'the message frank received went with him');
-    const f = await alice.failure('SendDirect', { request: rid(), to: 'frank', text: 'hello?' });
+    // Alice's peer may not have applied the deletion yet (another peer took it): she asks it to
+    // catch up first, as a client that learnt of it would. Without that, the write may resolve
+    // frank on a replica that still has him, and fail later as "account 5 does not exist".
+    const f = await alice.failure('SendDirect', { request: rid(), to: 'frank', text: 'hello?' }, { 'qc-min-index': String(gone?.appliedIndex) });
     assert.deepEqual([f.code, f.details], ['no-such-user', 'no such user: frank']);
   });
 });

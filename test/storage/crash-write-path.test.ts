@@ -6,13 +6,15 @@ import type { CrashPoint } from '../../main/storage/crash.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { DriverProcess, acks, dump, sends, setup } from './crash-harness.js';
 
-/** Whether the entry being written when the process died is in the log after the restart. */
+/**
+ * Whether the entry being written when the process died is in the log after the restart. (The
+ * hard state is written only when term or vote change, not with appends: its points are
+ * crashed at below, while a vote is granted.)
+ */
 const writePoints: [CrashPoint, boolean][] = [
   ['append:before', false],
-  ['hardstate:before', false],
   ['save:torn', false],
   ['append:after', true],
-  ['hardstate:after', true],
   ['apply:before', true],
   ['apply:torn', true],
   ['apply:after', true],
@@ -34,8 +36,8 @@ describe('a crash while proposing and applying', { concurrency: 2 }, () => {
       const lastAcked = Math.max(...acked.map((a) => a.index));
       assert.ok(loaded.commit >= lastAcked && loaded.lastIndex >= lastAcked, `log and commit hold acknowledged index ${lastAcked}`);
       const reapplied = acks(await replica.run({ op: 'elect' }));
-      assert.deepEqual(reapplied.map((a) => [a.seq, a.duplicate]), durable && loaded.applied < loaded.commit ? [[3, false], [4, false]] : [],
-        'the committed tail is applied after the restart, for the first time');
+      assert.deepEqual(reapplied.map((a) => [a.seq, a.duplicate]), durable && loaded.applied < loaded.lastIndex ? [[3, false], [4, false]] : [],
+        'the durable tail is committed and applied after the restart, for the first time');
       assert.ok(reapplied.every((a) => a.index > loaded.applied));
       assert.deepEqual(acks(await replica.run(setup)).map((a) => a.duplicate), [true, true]);
       const retried = acks(await replica.run(sends(1, 2, 3, 4)));
