@@ -61,12 +61,13 @@ export function table(r: Results): string {
   }
   const fo = (f: FailoverResult) => `p50 ${f.p50Ms} ms, max ${f.maxMs} ms`;
   rows.push(['failover', fo(r.etcd.failover), fo(r.quorumChat.failover), '', String(r.ratios.failover_p50)]);
-  const c = r.quorumChat.catchup;
-  rows.push(['catch-up', '', typeof c === 'string' ? c : `${c.messages} messages behind: ${c.ms} ms`, '', '']);
-  const st = r.quorumChat.startup;
-  rows.push(['start-up/RSS', '', typeof st === 'string' ? st : `+${st.messages} messages: a peer serves ${st.startMs} ms after its start (all 5 at once: ${st.allAtOnceMs} ms), peak RSS ${st.peakRssMb} MB`, '', '']);
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length)));
   const lines = rows.map((row) => row.map((v, c) => v.padEnd(widths[c] ?? 0)).join('  ').trimEnd());
   lines.splice(1, 0, '(load cells: writes/s p50/p99 latency; ratio = Quorum Chat leader / etcd)');
+  // Below the table, not in a column: their text is far wider than the load cells.
+  const c = r.quorumChat.catchup;
+  lines.push(`Quorum Chat catch-up: ${typeof c === 'string' ? c : `${c.messages} messages behind, served ${c.ms} ms after the restart`}`);
+  const st = r.quorumChat.startup;
+  lines.push(`Quorum Chat start-up/RSS: ${typeof st === 'string' ? st : `+${st.messages} messages: a peer serves ${st.startMs} ms after its start (all 5 at once: ${st.allAtOnceMs} ms), peak RSS ${st.peakRssMb} MB`}`);
   return lines.join('\n');
 }
