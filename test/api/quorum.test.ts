@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { PeerGroup } from '../helpers/peer-group.js';
-import { as, password, TestClient } from '../helpers/grpc-client.js';
+import { as, TestClient } from '../helpers/grpc-client.js';
 
 
 describe('ChatService without a quorum', () => {
@@ -14,7 +14,7 @@ describe('ChatService without a quorum', () => {
   before(async () => {
     group = await PeerGroup.start({ writeTimeoutMs: 1_000 });
     const first = new TestClient(group.addresses[0] as string);
-    for (const username of ['alice', 'bob']) await first.call('Register', { username, password });
+    await first.register('alice', 'bob');
     const sent = await first.call<{ appliedIndex: number }>('SendDirect', { to: 'bob', text: 'before the outage' }, as('alice'));
     first.close();
     client = new TestClient(group.addresses[2] as string);

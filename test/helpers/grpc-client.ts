@@ -52,6 +52,11 @@ export class TestClient {
     });
   }
 
+  /** Registers these accounts (the shared test password), one after the other. */
+  async register(...usernames: string[]): Promise<void> {
+    for (const username of usernames) await this.call('Register', { username, password });
+  }
+
   /** Calls an RPC that must fail; returns how. */
   async failure(method: string, request: object = {}, meta: Meta = {}): Promise<Failure> {
     try {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { RaftNode } from '../../main/raft/node.js';
-import { as, password, TestClient } from '../helpers/grpc-client.js';
+import { as, TestClient } from '../helpers/grpc-client.js';
 import { PeerGroup } from '../helpers/peer-group.js';
 import { replaceMethod } from '../helpers/replace-method.js';
 import { waitFor } from '../helpers/wait.js';
@@ -32,7 +32,7 @@ after(async () => {
 test('the leader flushes deferred commit notices on its own timer, and every follower learns the commit', async () => {
   const leader = await group.leader();
   client = new TestClient(group.addresses[leader] as string);
-  for (const username of ['alice', 'bob']) await client.call('Register', { username, password });
+  await client.register('alice', 'bob');
   flushedBy.length = 0;
   const { appliedIndex } = await client.call<{ appliedIndex: number }>('SendDirect', { to: 'bob', text: 'hello' }, as('alice'));
   const leaderId = group.server(leader).peer.id;

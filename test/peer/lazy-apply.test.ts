@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { chatSchema } from '../../main/chat/migrations/index.js';
 import type { Peer } from '../../main/peer/peer.js';
 import { openDatabase } from '../../main/storage/sqlite.js';
-import { as, password, TestClient } from '../helpers/grpc-client.js';
+import { as, TestClient } from '../helpers/grpc-client.js';
 import { PeerGroup } from '../helpers/peer-group.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -21,7 +21,7 @@ before(async () => {
   const leader = await group.leader();
   followers = [0, 1, 2].filter((i) => i !== leader);
   client = new TestClient(group.addresses[leader] as string);
-  for (const username of ['alice', 'bob']) await client.call('Register', { username, password });
+  await client.register('alice', 'bob');
 });
 
 after(async () => {

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { MessageType, messageTypeNames, type Entry, type HardState, type Message } from '../../main/raft/types.js';
 import { Storage } from '../../main/storage/storage.js';
 import { Transport } from '../../main/transport/transport.js';
-import { as, password, TestClient } from '../helpers/grpc-client.js';
+import { as, TestClient } from '../helpers/grpc-client.js';
 import { PeerGroup } from '../helpers/peer-group.js';
 import { replaceMethod } from '../helpers/replace-method.js';
 
@@ -108,7 +108,7 @@ test('votes and acknowledgements wait for the sync; a leader replicates before i
   const client = new TestClient(group.addresses[(leader + 1) % 3] as string); // the follower path too
   const direct = new TestClient(group.addresses[leader] as string);
   try {
-    for (const username of ['alice', 'bob']) await client.call('Register', { username, password });
+    await client.register('alice', 'bob');
     await Promise.all(Array.from({ length: 40 }, (_, i) =>
       (i % 2 === 0 ? client : direct).call('SendDirect', { to: 'bob', text: `message ${i}` }, as('alice'))));
   } finally {
