@@ -78,7 +78,7 @@ async function loadLevels(system: BenchSystem, via: 'leader' | 'follower'): Prom
     for (const senders of senderLevels) {
       const r = await closedLoop(target, senders, seconds, warmupSeconds, await system.pids());
       log(`${system.name} via ${via} (${id}), ${senders} senders: ${r.writesPerSecond} writes/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ` +
-        `${r.cpuMsPerWrite} ms CPU/write (all members), ${r.errors} errors`);
+        `${r.cpuMsPerWrite} ms CPU/write (all members; busiest ${r.busiestMemberCpuMsPerWrite}, client ${r.clientCpuMsPerWrite}), ${r.errors} errors`);
       results.push(r);
     }
     return results;

@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from '../../test/helpers/wait.js';
-import { cpuMs, type BenchSystem, type WriteTarget } from './system.js';
+import { cpuMsEach, type BenchSystem, type WriteTarget } from './system.js';
 
 export interface LoadResult {
   readonly senders: number;
@@ -13,6 +13,13 @@ export interface LoadResult {
   readonly p99Ms: number;
   /** CPU time all members used per write while measuring (user + system, ms). */
   readonly cpuMsPerWrite: number;
+  /** The same for the busiest member alone (on a machine per member, its core is the limit). */
+  readonly busiestMemberCpuMsPerWrite: number;
+  /**
+   * The same for the load generator (this process: the senders' gRPC client), which shares the
+   * machine's cores with the members and so bounds what they can reach.
+   */
+  readonly clientCpuMsPerWrite: number;
 }
 
 export interface FailoverResult {
@@ -35,14 +42,19 @@ export function percentile(values: readonly number[], p: number): number {
 export async function closedLoop(target: WriteTarget, senders: number, seconds: number, warmupSeconds: number, pids: readonly number[] = []): Promise<LoadResult> {
   await runSenders(target, senders, warmupSeconds * 1000);
   const started = performance.now();
-  const cpuBefore = cpuMs(pids);
+  const membersBefore = cpuMsEach(pids);
+  const clientBefore = process.cpuUsage();
   const { latencies, errors } = await runSenders(target, senders, seconds * 1000);
   const elapsed = (performance.now() - started) / 1000;
-  const cpu = cpuMs(pids) - cpuBefore;
+  const client = process.cpuUsage(clientBefore);
+  const members = cpuMsEach(pids).map((ms, i) => ms - (membersBefore[i] as number));
+  const perWrite = (ms: number) => (latencies.length === 0 ? Number.NaN : Math.round((ms / latencies.length) * 1000) / 1000);
   return {
     senders, writes: latencies.length, errors, writesPerSecond: Math.round(latencies.length / elapsed),
     p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)),
-    cpuMsPerWrite: latencies.length === 0 ? Number.NaN : Math.round((cpu / latencies.length) * 1000) / 1000,
+    cpuMsPerWrite: perWrite(members.reduce((a, b) => a + b, 0)),
+    busiestMemberCpuMsPerWrite: perWrite(Math.max(0, ...members)),
+    clientCpuMsPerWrite: perWrite((client.user + client.system) / 1000),
   };
 }
 

@@ -47,6 +47,25 @@ export function ratios(etcd: Results['etcd'], quorum: Results['quorumChat']): Re
   return out;
 }
 
+/**
+ * CPU per write, through each system's leader: what the members used together and the busiest
+ * of them alone, and what the load generator (this process) used. On a shared machine the sum
+ * of the first and last bounds the throughput; on a machine per member, the busiest member.
+ */
+function cpuTable(r: Results): string[] {
+  const cell = (l: LoadResult | undefined) => (l === undefined ? '-' : `${l.cpuMsPerWrite} / ${l.busiestMemberCpuMsPerWrite} / ${l.clientCpuMsPerWrite}`);
+  const rows = [['senders', 'etcd CPU ms/write', 'Quorum Chat CPU ms/write']];
+  for (const e of r.etcd.leader) rows.push([String(e.senders), cell(e), cell(r.quorumChat.leader.find((x) => x.senders === e.senders))]);
+  const lines = aligned(rows);
+  lines.splice(1, 0, '(all members / busiest member / client, through the leader)');
+  return lines;
+}
+
+function aligned(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length)));
+  return rows.map((row) => row.map((v, c) => v.padEnd(widths[c] ?? 0)).join('  ').trimEnd());
+}
+
 function ratio(a: number, b: number): number {
   return Math.round((a / b) * 100) / 100;
 }
@@ -61,9 +80,9 @@ export function table(r: Results): string {
   }
   const fo = (f: FailoverResult) => `p50 ${f.p50Ms} ms, max ${f.maxMs} ms`;
   rows.push(['failover', fo(r.etcd.failover), fo(r.quorumChat.failover), '', String(r.ratios.failover_p50)]);
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length)));
-  const lines = rows.map((row) => row.map((v, c) => v.padEnd(widths[c] ?? 0)).join('  ').trimEnd());
+  const lines = aligned(rows);
   lines.splice(1, 0, '(load cells: writes/s p50/p99 latency; ratio = Quorum Chat leader / etcd)');
+  lines.push('', ...cpuTable(r));
   // Below the table, not in a column: their text is far wider than the load cells.
   const c = r.quorumChat.catchup;
   lines.push(`Quorum Chat catch-up: ${typeof c === 'string' ? c : `${c.messages} messages behind, served ${c.ms} ms after the restart`}`);

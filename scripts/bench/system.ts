@@ -32,17 +32,15 @@ export interface BenchSystem {
 /** 100 bytes of payload, the same for both systems. */
 export const payload = 'x'.repeat(100);
 
-/** CPU time (user + system, ms) the processes `pids` have used so far; a process gone counts 0. */
-export function cpuMs(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
+/** CPU time (user + system, ms) each of the processes `pids` has used so far; a process gone counts 0. */
+export function cpuMsEach(pids: readonly number[]): number[] {
+  return pids.map((pid) => {
     try {
       // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ is 100 on Linux
     } catch {
-      // exited
+      return 0; // exited
     }
-  }
-  return ticks * 10; // USER_HZ is 100 on Linux
+  });
 }
