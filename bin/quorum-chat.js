@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-// The `quorum-chat` command. Sources are TypeScript, loaded through tsx's ESM hooks.
-import { register } from 'tsx/esm/api';
+// The `quorum-chat` command. Runs dist/cli/index.js, the sources bundled by `npm run build:cli`
+// (npm ci makes it), while no source is newer than it; otherwise, or with QC_FROM_SOURCES=1,
+// the TypeScript sources themselves through tsx's hooks (0.4 s slower to start).
+import { pathToFileURL } from 'node:url';
+import { cliBundle, cliIsStale } from '../scripts/build-app.mjs';
 
-register();
-const { main } = await import('../main/cli/index.ts');
+const fromSources = process.env.QC_FROM_SOURCES === '1' || cliIsStale();
+const { main } = fromSources ? await importSources() : await import(pathToFileURL(cliBundle).href);
 await main(process.argv);
+
+async function importSources() {
+  const { register } = await import('tsx/esm/api');
+  register();
+  return import('../main/cli/index.ts');
+}
