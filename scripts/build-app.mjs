@@ -17,9 +17,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const appOut = join(root, 'dist', 'app');
 export const uiOut = join(root, 'renderer', 'dist');
-export const cliOut = join(root, 'dist', 'cli');
 /** The bundled command line. Two folders deep, like main/cli/: its relative paths (proto/, bin/, renderer/dist) hold. */
-export const cliBundle = join(cliOut, 'index.js');
+export const cliBundle = join(root, 'dist', 'cli', 'index.js');
 
 /** The newest modification time (ms) of the files under `dirs`, skipping build output. */
 function newest(dirs) {

@@ -36,7 +36,7 @@ export function machine(etcdVersion: string): Record<string, string | number> {
 export function ratios(etcd: Results['etcd'], quorum: Results['quorumChat']): Record<string, number> {
   const out: Record<string, number> = {};
   for (const e of etcd.leader) {
-    const q = quorum.leader.find((r) => r.senders === e.senders);
+    const q = atSenders(quorum.leader, e.senders);
     if (q === undefined) continue;
     out[`throughput_${e.senders}`] = ratio(q.writesPerSecond, e.writesPerSecond);
     out[`p50_${e.senders}`] = ratio(q.p50Ms, e.p50Ms);
@@ -55,10 +55,15 @@ export function ratios(etcd: Results['etcd'], quorum: Results['quorumChat']): Re
 function cpuTable(r: Results): string[] {
   const cell = (l: LoadResult | undefined) => (l === undefined ? '-' : `${l.cpuMsPerWrite} / ${l.busiestMemberCpuMsPerWrite} / ${l.clientCpuMsPerWrite}`);
   const rows = [['senders', 'etcd CPU ms/write', 'Quorum Chat CPU ms/write']];
-  for (const e of r.etcd.leader) rows.push([String(e.senders), cell(e), cell(r.quorumChat.leader.find((x) => x.senders === e.senders))]);
+  for (const e of r.etcd.leader) rows.push([String(e.senders), cell(e), cell(atSenders(r.quorumChat.leader, e.senders))]);
   const lines = aligned(rows);
   lines.splice(1, 0, '(all members / busiest member / client, through the leader)');
   return lines;
+}
+
+/** The result of the level with `senders` senders, if that level was measured. */
+function atSenders(list: readonly LoadResult[], senders: number): LoadResult | undefined {
+  return list.find((r) => r.senders === senders);
 }
 
 function aligned(rows: string[][]): string[] {
@@ -74,7 +79,7 @@ export function table(r: Results): string {
   const cell = (l: LoadResult | undefined) => (l === undefined ? '-' : `${l.writesPerSecond} w/s ${l.p50Ms}/${l.p99Ms} ms`);
   const rows = [['senders', 'etcd (leader)', 'Quorum Chat (leader)', 'Quorum Chat (follower)', 'ratio w/s']];
   for (const e of r.etcd.leader) {
-    const at = (list: LoadResult[]) => list.find((x) => x.senders === e.senders);
+    const at = (list: LoadResult[]) => atSenders(list, e.senders);
     rows.push([String(e.senders), cell(e), cell(at(r.quorumChat.leader)), cell(at(r.quorumChat.follower)),
       String(r.ratios[`throughput_${e.senders}`] ?? '-')]);
   }

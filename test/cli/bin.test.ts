@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 // @ts-expect-error: a plain JavaScript build script, without type declarations
-import { buildCliBundle, cliIsStale } from '../../scripts/build-app.mjs';
+import { buildCliBundle, cliBundle, cliIsStale } from '../../scripts/build-app.mjs';
 
 const bin = fileURLToPath(new URL('../../bin/quorum-chat.js', import.meta.url));
 const run = promisify(execFile);
@@ -34,6 +34,10 @@ test('the bundled command and the sources answer alike', async () => {
   const fromSources = await run(process.execPath, [bin, '--version'], { env: { ...process.env, QC_FROM_SOURCES: '1' } });
   assert.match(bundled.stdout, /^\d+\.\d+\.\d+\n$/);
   assert.equal(bundled.stdout, fromSources.stdout);
+  // The bundle itself, whichever form bin/ chose above.
+  const direct = `import(${JSON.stringify(pathToFileURL(cliBundle as string).href)}).then((m) => m.main([process.execPath, 'quorum-chat', '--version']))`;
+  const bundleAlone = await run(process.execPath, ['--input-type=module', '-e', direct]);
+  assert.equal(bundleAlone.stdout, fromSources.stdout);
   const refusal = await run(process.execPath, [bin, 'no-such-command']).then(() => null, (err: { code: number; stderr: string }) => err);
   assert.ok(refusal !== null && refusal.code !== 0, 'an unknown command fails');
   assert.match(refusal.stderr, /no-such-command|unknown command/i);
