@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { parseAddress } from '../discovery/addresses.js';
 import { ProposalDropped, Role } from '../raft/types.js';
-import { callIdentity } from '../security/tls.js';
+import { callCertificate, callIdentity } from '../security/tls.js';
 import type { JoinReply, JoinRequest, LeaveReply, LeaveRequest, MembershipCalls, MembershipHandlers } from '../transport/transport.js';
 import { encodeMemberContext } from './member-context.js';
 import type { Peer } from './peer.js';
@@ -49,7 +49,7 @@ function admitJoin(peer: Peer, call: grpc.ServerUnaryCall<JoinRequest, JoinReply
     throw new MembershipRefused(grpc.status.INVALID_ARGUMENT, 'addresses must be host:port (at most 16)');
   }
   if (who.nodeId === nodeId) {
-    if (!peer.authenticate(call, nodeId)) throw new MembershipRefused(grpc.status.PERMISSION_DENIED, `${nodeId} is pinned to another certificate`);
+    if (!peer.authenticate(callCertificate(call), nodeId)) throw new MembershipRefused(grpc.status.PERMISSION_DENIED, `${nodeId} is pinned to another certificate`);
     return { nodeId, addresses, fingerprint: who.fingerprint };
   }
   admitForwarder(peer, call, who.nodeId);
@@ -61,13 +61,13 @@ function admitLeave(peer: Peer, call: grpc.ServerUnaryCall<LeaveRequest, LeaveRe
   const who = callIdentity(call);
   if (who === null) throw new MembershipRefused(grpc.status.UNAUTHENTICATED, 'Leave needs a group certificate (TLS)');
   if (who.nodeId !== call.request.nodeId) admitForwarder(peer, call, who.nodeId);
-  else if (!peer.authenticate(call, who.nodeId)) throw new MembershipRefused(grpc.status.PERMISSION_DENIED, `${who.nodeId} is pinned to another certificate`);
+  else if (!peer.authenticate(callCertificate(call), who.nodeId)) throw new MembershipRefused(grpc.status.PERMISSION_DENIED, `${who.nodeId} is pinned to another certificate`);
   return { nodeId: call.request.nodeId };
 }
 
 /** A request on another node's behalf must come from a member (with its pinned certificate). */
-function admitForwarder(peer: Peer, call: Parameters<Peer['authenticate']>[0], caller: string): void {
-  if (!peer.isMember(caller) || !peer.authenticate(call, caller)) {
+function admitForwarder(peer: Peer, call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext'>, caller: string): void {
+  if (!peer.isMember(caller) || !peer.authenticate(callCertificate(call), caller)) {
     throw new MembershipRefused(grpc.status.PERMISSION_DENIED, 'only the node itself or a member may ask for it');
   }
 }

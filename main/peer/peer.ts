@@ -3,7 +3,7 @@
 // proposals into one append per event-loop turn, and tells waiting clients when their command
 // has been applied on this replica.
 import { EventEmitter } from 'node:events';
-import * as grpc from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
 import type { ChatResult, Command } from '../chat/commands.js';
 import { encodeCommand } from '../chat/commands.js';
 import { ChatMachine, type AppliedCommand } from '../chat/machine.js';
@@ -18,9 +18,9 @@ import {
 } from '../raft/types.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { Storage } from '../storage/storage.js';
-import { callIdentity, type PeerTls } from '../security/tls.js';
+import { certificateIdentity, type PeerTls } from '../security/tls.js';
 import {
-  Transport, type MembershipCalls, type MembershipHandlers, type ServiceRegistration, type SnapshotStore, type TransportOptions,
+  Transport, type MembershipCalls, type MembershipHandlers, type ServiceRegistration, type SnapshotStore,
 } from '../transport/transport.js';
 import type { AutopilotRunner } from './autopilot-runner.js';
 import { readMemberBook, writeMemberBook } from './member-book.js';
@@ -226,7 +226,8 @@ export class Peer extends EventEmitter<PeerEvents> {
       const membership: { handlers?: MembershipHandlers } = {}; // made once the Peer exists
       const transport = new Transport({
         id: opts.id, listen: opts.listen, clientListen: opts.clientListen, snapshots: snapshotStore(storage),
-        ...transportSecurity(opts.tls, (call, claimed) => peer?.authenticate(call, claimed) ?? false),
+        tls: opts.tls,
+        authenticate: opts.tls === undefined ? undefined : (certificate, claimed) => peer?.authenticate(certificate, claimed) ?? false,
       }, {
         onMessage: (m) => peer?.heard(m.from, () => node.step(m)),
         onUnreachable: (to) => peer?.receive(() => node.reportUnreachable(to)),
@@ -381,12 +382,12 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   /**
-   * Whether the TLS client behind `call` is `claimed`: its group certificate must name that node
+   * Whether the TLS client that showed `certificate` is `claimed`: its group certificate must name that node
    * and, once the membership pins a fingerprint for it, be that very certificate (a member's
    * stolen name with a freshly issued certificate is refused).
    */
-  authenticate(call: Parameters<typeof callIdentity>[0], claimed: NodeId): boolean {
-    const who = callIdentity(call);
+  authenticate(certificate: PeerCertificate | undefined, claimed: NodeId): boolean {
+    const who = certificateIdentity(certificate);
     if (who === null || who.nodeId !== claimed) return false;
     const pinned = this.pinnedFingerprint(claimed);
     return pinned === undefined || pinned === who.fingerprint;
@@ -804,14 +805,6 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.peers.delete(id);
     this.transport.removePeer(id);
   }
-}
-
-/** Credentials and peer checks: mutual TLS for group peers, plaintext for static groups. */
-function transportSecurity(tls: PeerTls | undefined, authenticate: NonNullable<TransportOptions['authenticate']>): Pick<TransportOptions, 'serverCredentials' | 'channelCredentials' | 'channelOptionsFor' | 'authenticate'> {
-  if (tls === undefined) {
-    return { serverCredentials: grpc.ServerCredentials.createInsecure(), channelCredentials: grpc.credentials.createInsecure() };
-  }
-  return { serverCredentials: tls.server, channelCredentials: tls.channel, channelOptionsFor: (id) => tls.channelOptions(id), authenticate };
 }
 
 function snapshotStore(storage: Storage): SnapshotStore {

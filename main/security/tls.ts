@@ -3,11 +3,14 @@
 // the server's certificate names the node id it meant to reach.
 import * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
-import type { PeerCertificate } from 'node:tls';
+import type { ConnectionOptions, PeerCertificate, TlsOptions } from 'node:tls';
 import type { GroupAuthority, NodeCertificate } from './certificates.js';
 
 export interface PeerTls {
-  readonly server: grpc.ServerCredentials;
+  /** The listener's TLS: this node's certificate, and a group certificate required of every client. */
+  readonly serverOptions: TlsOptions;
+  /** A raw TLS connection to `nodeId` (the Raft link): its certificate must name it. */
+  connectOptions(nodeId: string): ConnectionOptions;
   readonly channel: grpc.ChannelCredentials;
   /**
    * For dialling an address whose node id is not known yet (joining by address): any
@@ -25,7 +28,8 @@ export function peerTls(authority: GroupAuthority, node: NodeCertificate): PeerT
   const key = Buffer.from(node.keyPem);
   const cert = Buffer.from(node.certPem);
   return {
-    server: grpc.ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], true),
+    serverOptions: { ca, key, cert, requestCert: true, rejectUnauthorized: true },
+    connectOptions: (nodeId) => ({ ca, key, cert, servername: nodeId }),
     channel: grpc.credentials.createSsl(ca, key, cert),
     anyMember: grpc.credentials.createSsl(ca, key, cert, { checkServerIdentity: () => undefined }),
     channelOptions: (nodeId) => ({ 'grpc.ssl_target_name_override': nodeId, 'grpc.default_authority': nodeId }),
@@ -39,8 +43,19 @@ export interface CallIdentity {
 }
 
 /** The node id and certificate fingerprint of the TLS client behind `call` (null without TLS). */
-export function callIdentity(call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext'>): CallIdentity | null {
-  const cert = call.getAuthContext()?.sslPeerCertificate as PeerCertificate | undefined;
+export function callIdentity(call: GrpcCall): CallIdentity | null {
+  return certificateIdentity(callCertificate(call));
+}
+
+type GrpcCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext'>;
+
+/** The verified client certificate behind a gRPC call (undefined without TLS). */
+export function callCertificate(call: GrpcCall): PeerCertificate | undefined {
+  return call.getAuthContext()?.sslPeerCertificate as PeerCertificate | undefined;
+}
+
+/** The node id and fingerprint a verified client certificate shows (null without one). */
+export function certificateIdentity(cert: PeerCertificate | undefined): CallIdentity | null {
   const nodeId = cert?.subject?.CN;
   if (cert === undefined || typeof nodeId !== 'string' || cert.raw === undefined) return null;
   return { nodeId, fingerprint: createHash('sha256').update(cert.raw).digest('hex') };

@@ -1,9 +1,15 @@
-// Peer-to-peer transport over gRPC: one long-lived outbound stream per peer carries batches of
-// Raft messages; snapshots stream in chunks on their own call. A slow or dead peer only fills
-// (and then overflows) its own queue: it never blocks traffic to the others.
+// Peer-to-peer transport: one long-lived outbound connection per peer (the Raft link: TLS and
+// length-prefixed frames, see frames.ts) carries batches of Raft messages; snapshots, Join and
+// Leave are gRPC calls on the same port. A slow or dead peer only fills (and then overflows) its
+// own queue: it never blocks traffic to the others.
 import * as grpc from '@grpc/grpc-js';
+import type * as net from 'node:net';
+import * as tls from 'node:tls';
 import { MessageType, type Message, type NodeId, type SnapshotMeta } from '../raft/types.js';
+import { decodeBatch, emptyFrame, FrameReader } from './frames.js';
+import { PeerListener } from './listener.js';
 import { loadRaftService } from './proto.js';
+import { defaultKeepaliveMs, RaftLink } from './raft-link.js';
 import { fromWire, toWire, UnknownMessageType, WireError, type WireMessage } from './wire.js';
 
 /** Where snapshot bytes come from (sender) and go to (receiver). */
@@ -63,6 +69,16 @@ export interface ServiceRegistration {
   readonly implementation: grpc.UntypedServiceImplementation;
 }
 
+/** Mutual TLS between members: the listener's, and what dialling each member must check. */
+export interface TransportTls {
+  readonly serverOptions: tls.TlsOptions;
+  /** The Raft link to `id`: its certificate must name it. */
+  connectOptions(id: NodeId): tls.ConnectionOptions;
+  /** gRPC calls to members (snapshots). */
+  readonly channel: grpc.ChannelCredentials;
+  channelOptions(id: NodeId): grpc.ChannelOptions;
+}
+
 export interface TransportOptions {
   id: NodeId;
   listen: string;
@@ -71,18 +87,23 @@ export interface TransportOptions {
    * on it carry no certificate, so `authenticate` refuses them.
    */
   clientListen?: string;
-  serverCredentials: grpc.ServerCredentials;
-  channelCredentials: grpc.ChannelCredentials;
+  /** Without it everything is plaintext (static groups). */
+  tls?: TransportTls;
   snapshots: SnapshotStore;
-  /** Extra channel options per destination (TLS: the server name each peer's certificate must show). */
-  channelOptionsFor?: (id: NodeId) => grpc.ChannelOptions;
-  /** Identify the peer behind an incoming call (TLS identity); default: trust `from`. */
-  authenticate?: (call: grpc.ServerReadableStream<unknown, unknown>, claimed: NodeId) => boolean;
+  /**
+   * Whether the client certificate behind an incoming Raft link or snapshot (undefined without
+   * TLS) belongs to `claimed`; default: trust the claimed sender.
+   */
+  authenticate?: (certificate: tls.PeerCertificate | undefined, claimed: NodeId) => boolean;
   /** Messages queued per peer before new ones are dropped. */
   maxQueuedMessages?: number;
+  /** How often an idle Raft link pings (tests shorten it); a silent link is dropped after two. */
+  keepaliveMs?: number;
 }
 
 const snapshotChunkBytes = 1 << 20;
+/** An inbound Raft link silent this many keepalive periods belongs to a peer that is gone. */
+const inboundIdlePeriods = 4;
 const channelOptions: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': 64 << 20,
   'grpc.max_send_message_length': 64 << 20,
@@ -92,8 +113,8 @@ const channelOptions: grpc.ChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 2_000,
   'grpc.client_idle_timeout_ms': 24 * 3600 * 1000,
-  // Raft streams are never retried by gRPC (a broken one is reopened and Raft resends); without
-  // this, grpc-js keeps every message of a stream in a retry buffer until the call commits.
+  // Snapshot streams are never retried by gRPC (Raft sends the snapshot again); without this,
+  // grpc-js keeps every chunk of a stream in a retry buffer until the call commits.
   'grpc.enable_retries': 0,
 };
 
@@ -103,17 +124,23 @@ export class Transport {
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
+  /** gRPC connections arrive through our listener, already decrypted (see listener.ts). */
+  private readonly grpcConnections = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  private readonly listener: PeerListener;
   private readonly links = new Map<NodeId, PeerLink>();
-  /** Inbound raft streams, each with a way to end it (they never end on their own). */
-  private readonly inbound = new Set<() => void>();
+  /** Other peers' Raft links to us. */
+  private readonly inbound = new Set<net.Socket>();
   private readonly service = loadRaftService();
   private closed = false;
   boundPort = 0;
   clientPort = 0;
 
   constructor(private readonly opts: TransportOptions, private readonly handlers: TransportHandlers) {
+    this.listener = new PeerListener(opts.tls?.serverOptions, {
+      raft: (socket) => this.serveRaftLink(socket),
+      grpc: (socket) => this.grpcConnections.injectConnection(socket),
+    });
     this.server.addService(this.service.service, {
-      Stream: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => this.serveStream(call, cb),
       InstallSnapshot: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => this.serveSnapshot(call, cb),
       Join: (call: grpc.ServerUnaryCall<JoinRequest, JoinReply>, cb: grpc.sendUnaryData<JoinReply>) => this.serveMembership((h) => h.join(call), cb),
       Leave: (call: grpc.ServerUnaryCall<LeaveRequest, LeaveReply>, cb: grpc.sendUnaryData<LeaveReply>) => this.serveMembership((h) => h.leave(call), cb),
@@ -126,16 +153,16 @@ export class Transport {
     this.server.addService(service.definition, service.implementation);
   }
 
-  /** Binds the server (and the client address, if any); resolves with the bound port. */
+  /** Listens (and binds the client address, if any); resolves with the bound port. */
   async start(): Promise<number> {
-    this.boundPort = await this.bind(this.opts.listen, this.opts.serverCredentials);
-    if (this.opts.clientListen !== undefined) this.clientPort = await this.bind(this.opts.clientListen, grpc.ServerCredentials.createInsecure());
+    this.boundPort = await this.listener.listen(this.opts.listen);
+    if (this.opts.clientListen !== undefined) this.clientPort = await this.bindClients(this.opts.clientListen);
     return this.boundPort;
   }
 
-  private bind(address: string, credentials: grpc.ServerCredentials): Promise<number> {
+  private bindClients(address: string): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
     });
   }
 
@@ -194,15 +221,15 @@ export class Transport {
   }
 
   /**
-   * Stops sending and serving. Other peers' streams to us are ended first: a graceful shutdown
-   * waits for every open call, and theirs would otherwise stay open until keepalive gives up.
-   * Client calls still running get `graceMs` to finish.
+   * Stops sending and serving. Raft links end at once (the other peers reconnect to whoever
+   * serves next); client calls still running get `graceMs` to finish.
    */
   async close(graceMs = 2_000): Promise<void> {
     this.closed = true;
     for (const link of this.links.values()) link.close();
     this.links.clear();
-    for (const end of [...this.inbound]) end();
+    this.listener.stopAccepting();
+    for (const socket of this.inbound) socket.destroy();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, graceMs);
       this.server.tryShutdown(() => {
@@ -211,32 +238,42 @@ export class Transport {
       });
     });
     this.server.forceShutdown();
+    this.grpcConnections.destroy();
+    this.listener.close();
   }
 
-  private serveStream(call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>): void {
+  /**
+   * Another peer's Raft link: frames of message batches, each checked before the core sees it.
+   * The first batch names the sender, which must be who the TLS certificate says; a malformed
+   * frame ends the link (the sender reconnects).
+   */
+  private serveRaftLink(socket: net.Socket): void {
+    this.inbound.add(socket);
+    socket.on('close', () => this.inbound.delete(socket));
+    socket.setTimeout(inboundIdlePeriods * (this.opts.keepaliveMs ?? defaultKeepaliveMs), () => socket.destroy()); // live links ping
+    const frames = new FrameReader();
     let peer: NodeId | null = null;
     let skipped = false;
-    const end = () => {
-      if (this.inbound.delete(end)) cb(null, {}); // once: by the peer's end, or by our close()
-    };
-    this.inbound.add(end);
-    call.on('data', (batch: { from?: string; messages?: unknown[] }) => {
+    socket.on('data', (chunk: Buffer) => {
       try {
-        peer ??= this.admit(call, batch.from);
-        for (const w of batch.messages ?? []) {
-          const m = this.validateKnown(w, peer, !skipped);
-          if (m === null) skipped = true;
-          else this.handlers.onMessage(m);
+        for (const body of frames.push(chunk)) {
+          if (body.length === 0) {
+            socket.write(emptyFrame); // a keepalive ping: answer it
+            continue;
+          }
+          const batch = decodeBatch(body);
+          peer ??= this.admit(socket instanceof tls.TLSSocket ? socket.getPeerCertificate() : undefined, batch.from);
+          for (const w of batch.messages ?? []) {
+            const m = this.validateKnown(w, peer, !skipped);
+            if (m === null) skipped = true;
+            else this.handlers.onMessage(m);
+          }
         }
       } catch (err) {
-        this.inbound.delete(end);
-        this.refuse(call, err, cb);
+        this.handlers.onError?.(err as Error, 'peer stream');
+        socket.destroy();
       }
     });
-    call.on('end', end);
-    // The peer went away; it reconnects by itself.
-    call.on('error', () => this.inbound.delete(end));
-    call.on('cancelled', () => this.inbound.delete(end));
   }
 
   private serveMembership<R>(handle: (h: MembershipHandlers) => Promise<R>, cb: grpc.sendUnaryData<R>): void {
@@ -256,7 +293,7 @@ export class Transport {
     call.on('data', (chunk: { message?: WireMessage | null; data?: Uint8Array }) => {
       try {
         if (message === null) {
-          const peer = this.admit(call, chunk.message?.from);
+          const peer = this.admit(call.getAuthContext()?.sslPeerCertificate as tls.PeerCertificate | undefined, chunk.message?.from);
           message = this.validate(chunk.message, peer);
           if (message.type !== MessageType.Snap || message.snapshot === null) throw new WireError('first chunk is not a snapshot');
           writer = this.opts.snapshots.receive(message.snapshot.meta, peer);
@@ -264,7 +301,9 @@ export class Transport {
         if (chunk.data !== undefined && chunk.data.length > 0) writer?.write(chunk.data);
       } catch (err) {
         writer?.abort();
-        this.refuse(call, err, cb);
+        this.handlers.onError?.(err as Error, 'peer snapshot');
+        call.removeAllListeners('data');
+        cb({ code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
       }
     });
     call.on('end', () => void this.finishSnapshot(message, writer, cb));
@@ -286,9 +325,10 @@ export class Transport {
     }
   }
 
-  private admit(call: grpc.ServerReadableStream<unknown, unknown>, claimed: string | undefined): NodeId {
+  /** The claimed sender, once the certificate it connected with (if any) is shown to be its. */
+  private admit(certificate: tls.PeerCertificate | undefined, claimed: unknown): NodeId {
     if (typeof claimed !== 'string' || claimed === '') throw new WireError('stream without sender id');
-    if (this.opts.authenticate !== undefined && !this.opts.authenticate(call, claimed)) {
+    if (this.opts.authenticate !== undefined && !this.opts.authenticate(certificate, claimed)) {
       throw new WireError(`peer is not ${claimed}`);
     }
     return claimed;
@@ -310,62 +350,43 @@ export class Transport {
     if (m.to !== this.opts.id) throw new WireError(`message for ${m.to} delivered to ${this.opts.id}`);
     return m;
   }
-
-  private refuse(call: grpc.ServerReadableStream<unknown, unknown>, err: unknown, cb: grpc.sendUnaryData<unknown>): void {
-    this.handlers.onError?.(err as Error, 'peer stream');
-    call.removeAllListeners('data');
-    cb({ code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
-  }
 }
 
 type MemberClient = grpc.Client & Record<keyof MembershipCalls,
   (request: unknown, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: unknown) => void) => void>;
 
-type RaftClient = grpc.Client & {
-  Stream(cb: grpc.requestCallback<unknown>): grpc.ClientWritableStream<unknown>;
+type SnapshotClient = grpc.Client & {
   InstallSnapshot(cb: grpc.requestCallback<unknown>): grpc.ClientWritableStream<unknown>;
 };
 
-/** The outbound side towards one peer: a stream, a bounded queue and a reconnect backoff. */
+/** The outbound side towards one peer: its Raft link, and a gRPC client for snapshots. */
 class PeerLink {
-  private readonly client: RaftClient;
-  private stream: grpc.ClientWritableStream<unknown> | null = null;
-  private queue: Message[] = [];
-  private blocked = false;
+  private readonly raft: RaftLink;
+  private snapshotClient: SnapshotClient | null = null;
   private snapshotInFlight = false;
-  private retryAt = 0;
-  private backoffMs = 50;
   private closed = false;
-  private readonly maxQueued: number;
 
   constructor(
     readonly id: NodeId,
     readonly address: string,
     private readonly opts: TransportOptions,
-    clientCtor: grpc.ServiceClientConstructor,
+    private readonly clientCtor: grpc.ServiceClientConstructor,
     private readonly handlers: TransportHandlers,
   ) {
-    const options = { ...channelOptions, ...opts.channelOptionsFor?.(id) };
-    this.client = new clientCtor(address, opts.channelCredentials, options) as unknown as RaftClient;
-    // Connect now and stay connected (keepalive pings), so that reachability is known even for
-    // peers we have not needed to send to yet.
-    this.client.getChannel().getConnectivityState(true);
-    this.maxQueued = opts.maxQueuedMessages ?? 10_000;
+    this.raft = new RaftLink({
+      from: opts.id, address, tls: opts.tls?.connectOptions(id), maxQueued: opts.maxQueuedMessages ?? 10_000,
+      keepaliveMs: opts.keepaliveMs ?? defaultKeepaliveMs,
+      onLost: () => handlers.onUnreachable(id),
+    });
   }
 
-  /** Whether the connection is up; asking also wakes an idle channel, so the answer stays fresh. */
+  /** Whether the link is up; asking also reconnects a link that is down, so the answer stays fresh. */
   connected(): boolean {
-    return this.client.getChannel().getConnectivityState(true) === grpc.connectivityState.READY;
+    return this.raft.connected();
   }
 
   send(batch: Message[]): void {
-    if (this.closed) return;
-    if (this.connected()) this.backoffMs = 50;
-    if (this.blocked || this.openStream() === null) {
-      this.enqueue(batch);
-      return;
-    }
-    this.write(batch);
+    this.raft.send(batch);
   }
 
   sendSnapshot(m: Message): void {
@@ -381,66 +402,26 @@ class PeerLink {
 
   close(): void {
     this.closed = true;
-    this.stream?.end();
-    this.stream = null;
-    this.client.close();
+    this.raft.close();
+    this.snapshotClient?.close();
   }
 
-  private enqueue(batch: Message[]): void {
-    if (this.queue.length + batch.length > this.maxQueued) {
-      this.handlers.onUnreachable(this.id); // Raft tolerates the loss; it probes again
-      return;
-    }
-    for (const m of batch) this.queue.push(m);
-  }
-
-  private write(batch: Message[]): void {
-    const stream = this.stream as grpc.ClientWritableStream<unknown>;
-    const ok = stream.write({ from: this.opts.id, messages: batch.map(toWire) });
-    if (!ok) {
-      this.blocked = true;
-      stream.once('drain', () => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.blocked = false;
-    if (this.queue.length === 0 || this.stream === null) return;
-    const batch = this.queue;
-    this.queue = [];
-    this.write(batch);
-  }
-
-  /** The open stream, opening one unless we are backing off after a failure. */
-  private openStream(): grpc.ClientWritableStream<unknown> | null {
-    if (this.stream !== null) return this.stream;
-    if (Date.now() < this.retryAt) return null;
-    const stream = this.client.Stream(() => this.streamFailed(stream));
-    stream.on('error', () => this.streamFailed(stream));
-    this.stream = stream;
-    return stream;
-  }
-
-  private streamFailed(stream: grpc.ClientWritableStream<unknown>): void {
-    if (this.stream !== stream) return;
-    this.stream = null;
-    this.blocked = false;
-    this.queue = [];
-    this.retryAt = Date.now() + this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, 1_000);
-    if (!this.closed) this.handlers.onUnreachable(this.id);
+  /** Snapshots are rare: their gRPC channel is made on first use. */
+  private snapshots(): SnapshotClient {
+    const options = { ...channelOptions, ...this.opts.tls?.channelOptions(this.id) };
+    this.snapshotClient ??= new this.clientCtor(this.address, this.opts.tls?.channel ?? grpc.credentials.createInsecure(), options) as unknown as SnapshotClient;
+    return this.snapshotClient;
   }
 
   private async streamSnapshot(m: Message): Promise<void> {
     const meta = (m.snapshot as NonNullable<Message['snapshot']>).meta;
     await new Promise<void>((resolve, reject) => {
-      const call = this.client.InstallSnapshot((err) => (err ? reject(err) : resolve()));
+      const call = this.snapshots().InstallSnapshot((err) => (err ? reject(err) : resolve()));
       void this.pumpSnapshot(call, m, meta).catch((err: Error) => {
         call.cancel();
         reject(err);
       });
     });
-    this.backoffMs = 50;
   }
 
   private async pumpSnapshot(call: grpc.ClientWritableStream<unknown>, m: Message, meta: SnapshotMeta): Promise<void> {

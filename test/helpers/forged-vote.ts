@@ -12,8 +12,7 @@ export async function assertForgedVoteRefused(target: Peer, address: string, tls
   const termBefore = target.status().term;
   let refused = 0;
   const sender = new Transport({
-    id: claimed, listen: '127.0.0.1:0', serverCredentials: tls.server, channelCredentials: tls.channel,
-    channelOptionsFor: (id) => tls.channelOptions(id),
+    id: claimed, listen: '127.0.0.1:0', tls,
     snapshots: { read: () => { throw new Error('unused'); }, receive: () => { throw new Error('unused'); } },
   }, { onMessage: () => undefined, onUnreachable: () => refused++ });
   try {

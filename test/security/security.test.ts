@@ -61,7 +61,7 @@ describe('mutual TLS between members', () => {
         cb(null, Buffer.from(callIdentity(call)?.nodeId ?? 'anonymous'));
       },
     });
-    port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', peerTls(authority, serverNode).server, (e, p) => (e ? reject(e) : resolve(p))));
+    port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createSsl(Buffer.from(authority.certPem), [{ private_key: Buffer.from(serverNode.keyPem), cert_chain: Buffer.from(serverNode.certPem) }], true), (e, p) => (e ? reject(e) : resolve(p))));
   });
   after(() => server.forceShutdown());
 

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { Transport, type SnapshotStore, type SnapshotWriter } from '../../main/transport/transport.js';
+import * as net from 'node:net';
+import { Transport, type SnapshotStore, type SnapshotWriter, type TransportOptions } from '../../main/transport/transport.js';
 import { loadRaftService } from '../../main/transport/proto.js';
+import { emptyFrame, encodeFrame, raftPreface, type MessageBatch } from '../../main/transport/frames.js';
+import { groupAuthority, issueNodeCertificate } from '../../main/security/certificates.js';
+import { createGroupSecret } from '../../main/security/group-secret.js';
+import { certificateIdentity, peerTls } from '../../main/security/tls.js';
 import { waitFor } from '../helpers/wait.js';
 import { MessageType, type Message, type SnapshotMeta } from '../../main/raft/types.js';
 
@@ -36,19 +41,34 @@ class MemorySnapshots implements SnapshotStore {
   }
 }
 
-function transport(id: string, inbox: Inbox, snapshots: SnapshotStore): Transport {
-  return new Transport({
-    id, listen: '127.0.0.1:0', snapshots,
-    serverCredentials: grpc.ServerCredentials.createInsecure(),
-    channelCredentials: grpc.credentials.createInsecure(),
-  }, {
+function transport(id: string, inbox: Inbox, snapshots: SnapshotStore, options: Partial<TransportOptions> = {}): Transport {
+  return new Transport({ id, listen: '127.0.0.1:0', snapshots, ...options }, {
     onMessage: (m) => inbox.messages.push(m),
     onUnreachable: (p) => inbox.unreachable.push(p),
     onError: (err) => inbox.errors.push(err.message),
   });
 }
 
-describe('gRPC peer transport', () => {
+/** A hand-made Raft link to a transport: the preface, then whatever frames a test writes. */
+class RawLink {
+  readonly socket: net.Socket;
+  closed = false;
+  received = Buffer.alloc(0);
+
+  constructor(port: number) {
+    this.socket = net.connect({ host: '127.0.0.1', port });
+    this.socket.on('data', (d: Buffer) => (this.received = Buffer.concat([this.received, d])));
+    this.socket.on('close', () => (this.closed = true));
+    this.socket.on('error', () => undefined);
+    this.socket.write(raftPreface);
+  }
+
+  send(batch: unknown): void {
+    for (const part of encodeFrame(batch as MessageBatch)) this.socket.write(part);
+  }
+}
+
+describe('peer transport (plaintext: static groups)', () => {
   const inboxA = new Inbox();
   const inboxB = new Inbox();
   const bigSnapshot = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => i % 251);
@@ -85,45 +105,104 @@ describe('gRPC peer transport', () => {
     assert.deepEqual(bSnapshots.received.get(500), Buffer.from(bigSnapshot));
   });
 
-  it('refuses a message whose sender differs from the stream owner, and delivers nothing of it', async () => {
+  it('refuses a message whose sender differs from the link owner, ends the link, and delivers nothing of it', async () => {
     const before = inboxB.messages.length;
-    const { client } = loadRaftService();
-    const raw = new client(`127.0.0.1:${b.boundPort}`, grpc.credentials.createInsecure()) as unknown as {
-      Stream(cb: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<unknown>; close(): void;
-    };
-    const status = await new Promise<grpc.ServiceError | null>((resolve) => {
-      const call = raw.Stream((err) => resolve(err));
-      call.write({ from: 'a', messages: [{ type: MessageType.Heartbeat, from: 'mallory', to: 'b', term: 99 }] });
-    });
-    raw.close();
-    assert.equal(status?.code, grpc.status.INVALID_ARGUMENT);
-    assert.match(status?.details ?? '', /message from mallory on a's stream/);
-    assert.equal(inboxB.messages.length, before);
+    const raw = new RawLink(b.boundPort);
+    try {
+      raw.send({ from: 'a', messages: [{ type: MessageType.Heartbeat, from: 'mallory', to: 'b', term: 99 }] });
+      await waitFor(() => raw.closed, 'b to end the link');
+      assert.ok(inboxB.errors.some((e) => /message from mallory on a's stream/.test(e)), inboxB.errors.join('; '));
+      assert.equal(inboxB.messages.length, before);
+    } finally {
+      raw.socket.destroy();
+    }
   });
 
-  it('drops a message of a type it does not know (a newer peer) and keeps the stream and the rest', async () => {
+  it('drops a message of a type it does not know (a newer peer) and keeps the link and the rest', async () => {
     const before = inboxB.messages.length;
     const errors = inboxB.errors.length;
-    const { client } = loadRaftService();
-    const raw = new client(`127.0.0.1:${b.boundPort}`, grpc.credentials.createInsecure()) as unknown as {
-      Stream(cb: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<unknown>; close(): void;
-    };
-    let status: grpc.ServiceError | null | undefined;
-    const call = raw.Stream((err) => { status = err; });
+    const raw = new RawLink(b.boundPort);
     try {
       const unknown = { type: 99, from: 'a', to: 'b', term: 3 };
-      call.write({ from: 'a', messages: [unknown, { type: MessageType.Heartbeat, from: 'a', to: 'b', term: 3, context: 'after-unknown' }] });
-      call.write({ from: 'a', messages: [unknown, { type: MessageType.Heartbeat, from: 'a', to: 'b', term: 3, context: 'next-batch' }] });
+      raw.send({ from: 'a', messages: [unknown, { type: MessageType.Heartbeat, from: 'a', to: 'b', term: 3, context: 'after-unknown' }] });
+      raw.send({ from: 'a', messages: [unknown, { type: MessageType.Heartbeat, from: 'a', to: 'b', term: 3, context: 'next-batch' }] });
       await waitFor(() => inboxB.messages.some((m) => m.context === 'next-batch'), 'the second batch at b');
       assert.deepEqual(inboxB.messages.slice(before).map((m) => m.context), ['after-unknown', 'next-batch']);
-      assert.equal(status, undefined, 'the stream is still open');
-      assert.deepEqual(inboxB.errors.slice(errors).map((e) => /unknown type 99/.test(e)), [true], 'reported once per stream');
-      call.end();
-      await waitFor(() => status !== undefined, 'the stream to close');
-      assert.equal(status, null);
+      assert.equal(raw.closed, false, 'the link is still open');
+      assert.deepEqual(inboxB.errors.slice(errors).map((e) => /unknown type 99/.test(e)), [true], 'reported once per link');
+    } finally {
+      raw.socket.destroy();
+    }
+  });
+
+  it('ends a link whose frame is oversized or undecodable, delivering nothing of it', async () => {
+    const before = inboxB.messages.length;
+    for (const bad of [Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]), Buffer.from([0, 0, 0, 3, 0xff, 0xff, 0xff])]) {
+      const raw = new RawLink(b.boundPort);
+      try {
+        raw.socket.write(bad);
+        await waitFor(() => raw.closed, 'b to end the link');
+      } finally {
+        raw.socket.destroy();
+      }
+    }
+    assert.equal(inboxB.messages.length, before);
+    assert.ok(inboxB.errors.some((e) => /frame of 4294967295 bytes/.test(e)), inboxB.errors.join('; '));
+    assert.ok(inboxB.errors.some((e) => /undecodable batch/.test(e)), inboxB.errors.join('; '));
+  });
+
+  it('reassembles frames however the bytes are split, and answers a keepalive ping', async () => {
+    const raw = new RawLink(b.boundPort);
+    try {
+      const [header, body] = encodeFrame({ from: 'a', messages: [{ ...message('a', 'b', { context: 'byte-by-byte' }), entries: [], snapshot: null }] } as unknown as MessageBatch);
+      const bytes = Buffer.concat([emptyFrame, header, body]);
+      for (let i = 0; i < bytes.length; i++) {
+        raw.socket.write(bytes.subarray(i, i + 1));
+        await new Promise((resolve) => setImmediate(resolve)); // one byte per turn: each arrives on its own
+      }
+      await waitFor(() => inboxB.messages.some((m) => m.context === 'byte-by-byte'), 'the message at b');
+      await waitFor(() => raw.received.length >= 4, 'the pong');
+      assert.deepEqual(raw.received, emptyFrame);
+    } finally {
+      raw.socket.destroy();
+    }
+  });
+
+  it('serves gRPC on the same port to a connection without the preface', async () => {
+    const { client } = loadRaftService();
+    const raw = new client(`127.0.0.1:${b.boundPort}`, grpc.credentials.createInsecure()) as unknown as {
+      Leave(r: unknown, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void): void; close(): void;
+    };
+    try {
+      const err = await new Promise<grpc.ServiceError | null>((resolve) => raw.Leave({ nodeId: 'a' }, { deadline: Date.now() + 10_000 }, resolve));
+      assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
+      assert.match(err?.details ?? '', /fixed membership/);
     } finally {
       raw.close();
     }
+  });
+
+  it('drops a link whose peer stops answering, and reports the loss', async () => {
+    const mute = net.createServer((socket) => socket.on('error', () => undefined)); // accepts, never answers
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const inbox = new Inbox();
+    const c = transport('c', inbox, new MemorySnapshots(new Uint8Array(0)), { keepaliveMs: 100 });
+    try {
+      await c.start();
+      c.setPeer('mute', `127.0.0.1:${(mute.address() as net.AddressInfo).port}`);
+      await waitFor(() => c.isConnected('mute'), 'the connection to be up');
+      await waitFor(() => inbox.unreachable.includes('mute'), 'the silent link to be dropped');
+    } finally {
+      await c.close(100);
+      mute.close();
+    }
+  });
+
+  it('delivers what was sent before the link to a peer is removed (a member told of its removal)', async () => {
+    a.send([message('a', 'b', { context: 'last-words' })]);
+    a.removePeer('b');
+    await waitFor(() => inboxB.messages.some((m) => m.context === 'last-words'), 'the last message at b');
+    a.setPeer('b', `127.0.0.1:${b.boundPort}`);
   });
 
   it('reports a peer that cannot be reached, without blocking the others', async () => {
@@ -131,5 +210,57 @@ describe('gRPC peer transport', () => {
     a.send([message('a', 'ghost'), message('a', 'b', { context: 'still-flowing' })]);
     await waitFor(() => inboxB.messages.some((m) => m.context === 'still-flowing'), 'b to keep receiving');
     await waitFor(() => inboxA.unreachable.includes('ghost'), 'ghost reported unreachable');
+  });
+});
+
+describe('peer transport over mutual TLS (group peers)', () => {
+  const seen: { raft: string[]; snapshot: string[] } = { raft: [], snapshot: [] };
+
+  async function tlsPair(): Promise<{ a: Transport; b: Transport; inboxB: Inbox; snapshotsB: MemorySnapshots }> {
+    const authority = await groupAuthority(createGroupSecret());
+    const tlsOf = async (id: string) => peerTls(authority, await issueNodeCertificate(authority, id));
+    const [tlsA, tlsB] = await Promise.all([tlsOf('a'), tlsOf('b')]);
+    const inboxB = new Inbox();
+    const snapshotsB = new MemorySnapshots(new Uint8Array(0));
+    const a = transport('a', new Inbox(), new MemorySnapshots(new Uint8Array([7, 7, 7])), { tls: tlsA });
+    const b = transport('b', inboxB, snapshotsB, {
+      tls: tlsB,
+      authenticate: (certificate, claimed) => {
+        seen[inboxB.messages.length === 0 ? 'raft' : 'snapshot'].push(certificateIdentity(certificate)?.nodeId ?? 'none');
+        return certificateIdentity(certificate)?.nodeId === claimed;
+      },
+    });
+    const [, pb] = await Promise.all([a.start(), b.start()]);
+    a.setPeer('b', `127.0.0.1:${pb}`);
+    return { a, b, inboxB, snapshotsB };
+  }
+
+  it('carries Raft messages and snapshots on one port, each authenticated by the client certificate', async () => {
+    const { a, b, inboxB, snapshotsB } = await tlsPair();
+    try {
+      a.send([message('a', 'b', { context: 'over-tls' })]);
+      await waitFor(() => inboxB.messages.some((m) => m.context === 'over-tls'), 'the message at b');
+      const meta = { index: 9, term: 2, conf: { voters: ['a', 'b'], learners: [] } };
+      a.send([message('a', 'b', { type: MessageType.Snap, snapshot: { meta, data: new Uint8Array(0) } })]);
+      await waitFor(() => snapshotsB.received.has(9), 'the snapshot at b');
+      assert.deepEqual(snapshotsB.received.get(9), Buffer.from([7, 7, 7]));
+      assert.deepEqual(seen, { raft: ['a'], snapshot: ['a'] });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('refuses a Raft link without a group certificate at the handshake', async () => {
+    const { a, b, inboxB } = await tlsPair();
+    await a.close();
+    const raw = new RawLink(b.boundPort); // plain TCP against the TLS port
+    try {
+      raw.send({ from: 'a', messages: [{ type: MessageType.Heartbeat, from: 'a', to: 'b', term: 3 }] });
+      await waitFor(() => raw.closed, 'b to drop the connection');
+      assert.equal(inboxB.messages.length, 0);
+    } finally {
+      raw.socket.destroy();
+      await b.close();
+    }
   });
 });

@@ -1,0 +1,163 @@
+// The outbound Raft link to one peer: a TLS connection (plain TCP in static groups) carrying
+// frames one way, with a bounded queue while the socket is full, a reconnect backoff, and a
+// keepalive ping that notices a peer gone without a goodbye (a machine switched off, a cable
+// pulled), which TCP alone would take many minutes to report.
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { Message, NodeId } from '../raft/types.js';
+import { emptyFrame, encodeFrame, raftPreface } from './frames.js';
+import { splitHostPort } from './listener.js';
+import { toWire } from './wire.js';
+
+/** A ping every this long by default; a link that has not answered by the next one is dropped. */
+export const defaultKeepaliveMs = 5_000;
+const firstBackoffMs = 50;
+const maxBackoffMs = 1_000;
+/** How long a closed link may take to deliver what was written before it. */
+const closeGraceMs = 2_000;
+
+export interface RaftLinkOptions {
+  from: NodeId;
+  address: string;
+  /** TLS options for the handshake (certificates, the server name to check); plaintext without. */
+  tls?: tls.ConnectionOptions;
+  /** Messages queued while the socket is full before new ones are dropped. */
+  maxQueued: number;
+  keepaliveMs: number;
+  /** Messages were lost: the link went down or the queue overflowed. Raft resends. */
+  onLost(): void;
+}
+
+export class RaftLink {
+  private socket: net.Socket | null = null;
+  private up = false;
+  private blocked = false;
+  private queue: Message[] = [];
+  private retryAt = 0;
+  private backoffMs = firstBackoffMs;
+  private awaitingPong = false;
+  private closed = false;
+  private readonly keepalive: NodeJS.Timeout;
+
+  constructor(private readonly opts: RaftLinkOptions) {
+    // Connect now and stay connected, so that reachability is known before the first message.
+    this.open();
+    this.keepalive = setInterval(() => this.ping(), opts.keepaliveMs).unref();
+  }
+
+  /** Whether the connection is up; asking also reconnects one that is down (after its backoff). */
+  connected(): boolean {
+    if (this.socket === null) this.open();
+    return this.up;
+  }
+
+  /** Writes one batch as one frame, or queues it while the socket is full; lost while down. */
+  send(messages: Message[]): void {
+    if (this.closed) return;
+    if (this.blocked) {
+      this.enqueue(messages);
+      return;
+    }
+    const socket = this.socket ?? this.open();
+    if (socket === null) this.opts.onLost(); // backing off after a failure
+    else this.write(socket, messages);
+  }
+
+  /**
+   * Sends what is already written, then closes. A leader removing a member closes its link right
+   * after writing the entry that tells it so: dropping that would leave the member waiting.
+   */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.keepalive);
+    const socket = this.socket;
+    this.socket = null;
+    if (socket === null) return;
+    socket.end();
+    setTimeout(() => socket.destroy(), closeGraceMs).unref();
+  }
+
+  private write(socket: net.Socket, messages: Message[]): void {
+    const [header, body] = encodeFrame({ from: this.opts.from, messages: messages.map(toWire) });
+    // Corked until the end of this turn: every frame written in it leaves in one system call.
+    if (socket.writableCorked === 0) {
+      socket.cork();
+      process.nextTick(() => socket.uncork());
+    }
+    socket.write(header);
+    if (!socket.write(body)) {
+      this.blocked = true;
+      socket.once('drain', () => this.flush(socket));
+    }
+  }
+
+  private flush(socket: net.Socket): void {
+    this.blocked = false;
+    if (this.socket !== socket || this.queue.length === 0) return;
+    const queued = this.queue;
+    this.queue = [];
+    this.write(socket, queued);
+  }
+
+  private enqueue(messages: Message[]): void {
+    if (this.queue.length + messages.length > this.opts.maxQueued) {
+      this.opts.onLost();
+      return;
+    }
+    for (const m of messages) this.queue.push(m);
+  }
+
+  /** A new connection, unless closed or backing off. Writes before the handshake are buffered. */
+  private open(): net.Socket | null {
+    if (this.closed || Date.now() < this.retryAt) return null;
+    let target: { host: string; port: number };
+    try {
+      target = splitHostPort(this.opts.address);
+    } catch {
+      this.retryAt = Date.now() + maxBackoffMs; // addresses are checked where they come from; never crash on one
+      return null;
+    }
+    const { host, port } = target;
+    const socket = this.opts.tls === undefined ? net.connect({ host, port }) : tls.connect({ ...this.opts.tls, host, port });
+    this.socket = socket;
+    this.up = false;
+    this.blocked = false;
+    this.awaitingPong = false;
+    socket.setNoDelay(true);
+    socket.once(this.opts.tls === undefined ? 'connect' : 'secureConnect', () => {
+      this.up = true;
+      this.backoffMs = firstBackoffMs;
+    });
+    socket.on('data', () => (this.awaitingPong = false)); // only pongs come back
+    socket.on('error', () => undefined); // followed by 'close'
+    socket.on('close', () => this.down(socket));
+    socket.write(raftPreface);
+    return socket;
+  }
+
+  private down(socket: net.Socket): void {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    this.up = false;
+    this.blocked = false;
+    this.queue = [];
+    this.retryAt = Date.now() + this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, maxBackoffMs);
+    if (!this.closed) this.opts.onLost();
+  }
+
+  /** Reconnects a link that is down; drops one whose peer has not answered the last ping (or handshake). */
+  private ping(): void {
+    const socket = this.socket;
+    if (socket === null) {
+      this.open();
+      return;
+    }
+    if (this.awaitingPong) {
+      socket.destroy();
+      return;
+    }
+    this.awaitingPong = true;
+    if (this.up) socket.write(emptyFrame);
+  }
+}
