@@ -8,7 +8,7 @@ import { crashPoint } from '../storage/crash.js';
 import type { Db } from '../storage/sqlite.js';
 import { decodeCommand, errorResult, peekHeader, type ChatResult, type Command, type CommandValues } from './commands.js';
 import { ChatError } from './errors.js';
-import { Handlers } from './handlers.js';
+import { Handlers, singleWriteCommands } from './handlers.js';
 import { MemberRows } from './members.js';
 import { ClientSessions } from './sessions.js';
 
@@ -31,7 +31,7 @@ export class ChatMachine {
   private readonly members: MemberRows;
   private readonly applyAll: (entries: readonly Entry[]) => AppliedCommand[];
   /** Runs one command in a savepoint, so that a refused command leaves no trace. */
-  private readonly runCommand: (cmd: Command, index: number) => CommandValues[keyof CommandValues];
+  private readonly runInSavepoint: (cmd: Command, index: number) => CommandValues[keyof CommandValues];
   private position: AppliedPosition;
 
   constructor(db: Db) {
@@ -40,7 +40,7 @@ export class ChatMachine {
     this.handlers = new Handlers(db);
     this.members = new MemberRows(db);
     this.applyAll = db.transaction((entries: readonly Entry[]) => this.applyInTransaction(entries));
-    this.runCommand = db.transaction((cmd: Command, index: number) => this.handlers[cmd.t](cmd as never, index));
+    this.runInSavepoint = db.transaction((cmd: Command, index: number) => this.runCommand(cmd, index));
     this.position = this.appliedIndex.get();
   }
 
@@ -114,9 +114,14 @@ export class ChatMachine {
     return { ...base, result, duplicate: false };
   }
 
+  private runCommand(cmd: Command, index: number): CommandValues[keyof CommandValues] {
+    return this.handlers[cmd.t](cmd as never, index);
+  }
+
   private execute(cmd: Command, index: number): ChatResult {
     try {
-      return { ok: true, value: this.runCommand(cmd, index) };
+      const value = singleWriteCommands.has(cmd.t) ? this.runCommand(cmd, index) : this.runInSavepoint(cmd, index);
+      return { ok: true, value };
     } catch (err) {
       if (err instanceof ChatError) return errorResult(err);
       throw err;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { encodeCommand, type Command } from '../../main/chat/commands.js';
+import { singleWriteCommands } from '../../main/chat/handlers.js';
 import { sessionWindow } from '../../main/chat/sessions.js';
 import { encodeConfChange } from '../../main/raft/confchange.js';
 import { EntryType } from '../../main/raft/types.js';
@@ -212,5 +213,50 @@ describe('the members table (pinned certificates)', () => {
   test('clients cannot ask for pinMember', async (t) => {
     const r = ChatReplica.open(t);
     await assert.rejects(r.prepare({ t: 'pinMember', node: 'n1', context: context('a') } as never), /proposed by peers/);
+  });
+});
+
+describe('commands applied without a savepoint', () => {
+  /** Counts the write statements run on `db` while it is patched (better-sqlite3's Statement#run). */
+  function countWrites(t: TestContext, r: ChatReplica): { count: number } {
+    const counter = { count: 0 };
+    const proto = Object.getPrototypeOf(r.db.prepare('SELECT 1')) as { run: (...args: unknown[]) => unknown };
+    const run = proto.run;
+    proto.run = function (this: { reader: boolean }, ...args: unknown[]) {
+      if (!this.reader) counter.count++;
+      return run.apply(this, args);
+    };
+    t.after(() => void (proto.run = run));
+    return counter;
+  }
+
+  test('each writes with one statement at most, and writes nothing when it refuses', async (t) => {
+    const r = ChatReplica.open(t);
+    const writes = countWrites(t, r);
+    const handlers = (r.machine as unknown as { handlers: Record<string, (...args: unknown[]) => unknown> }).handlers;
+    const tally = new Map<string, { ok: number; refused: number }>();
+    for (const name of singleWriteCommands) {
+      const handle = (handlers[name] as (...args: unknown[]) => unknown).bind(handlers);
+      tally.set(name, { ok: 0, refused: 0 });
+      handlers[name] = (...args: unknown[]) => {
+        const before = writes.count;
+        const counts = tally.get(name) as { ok: number; refused: number };
+        try {
+          const value = handle(...args);
+          assert.ok(writes.count - before <= 1, `${name} ran ${writes.count - before} write statements`);
+          counts.ok++;
+          return value;
+        } catch (err) {
+          assert.equal(writes.count - before, 0, `${name} wrote before it refused`);
+          counts.refused++;
+          throw err;
+        }
+      };
+    }
+    for (const request of chatWorkload(11, 6, 800)) r.applyCommands([await r.prepare(request)]);
+    r.applyCommands([0, 1].map((s) => ({ c: 'pins', s: s + 1, at: 0, t: 'pinMember', node: 'n1', context: `context ${s}` }) as Command));
+    for (const [name, counts] of tally) assert.ok(counts.ok > 0, `${name} ran (${JSON.stringify(counts)})`);
+    const refused = [...tally].filter(([, counts]) => counts.refused > 0).map(([name]) => name).sort();
+    assert.ok(refused.length >= 5, `refusals were exercised: ${refused.join(', ')}`);
   });
 });
