@@ -13,6 +13,7 @@ const expected: Record<BugName, readonly ViolationKind[]> = {
   commitPreviousTerm: ['commit-rule', 'leader-completeness', 'state-machine-safety', 'convergence'],
   forgetVote: ['vote', 'election-safety'],
   skipPrevLogCheck: ['log-matching', 'state-machine-safety', 'leader-completeness', 'durability'],
+  sendBeforeWrite: ['vote', 'election-safety', 'durability', 'leader-completeness', 'state-machine-safety', 'convergence'],
 };
 
 /** The first seed where `bug` breaks one of its rules and the same seed without it is clean. */

@@ -13,7 +13,7 @@ const usage = `usage: npm run sim -- [--seeds N] [--from S] [--seed S] [--minute
   --minutes M   soak: run consecutive seeds until M minutes have passed
   --steps N     steps in each run's faulty phase (default ${defaultOptions.steps})
   --founders N  size of the founding group (default ${defaultOptions.founders})
-  --bug NAME    enable a planted core bug: ${bugNames.join(', ')}
+  --bug NAME    enable a planted bug (core, or the driver's sendBeforeWrite): ${bugNames.join(', ')}
   --verbose     print the trace of every event`;
 
 interface Plan {

@@ -6,7 +6,7 @@ import { describeChange } from '../../main/raft/confchange.js';
 import { Checker } from './checker.js';
 import { MAX_NODES, nodeId, nodeIndex } from './ids.js';
 import { Network } from './network.js';
-import type { SimOptions } from './options.js';
+import { isCoreBug, type SimOptions } from './options.js';
 import { Random } from './random.js';
 import { SimNode, type CrashPlan, type Host } from './sim-node.js';
 import type { ApplyResult } from './state-machine.js';
@@ -49,6 +49,7 @@ export class Cluster implements Host {
     if (this.nodes.length >= MAX_NODES) throw new Error('too many nodes');
     const index = this.nodes.length;
     const node = new SimNode(nodeId(index), index, conf, this.rng.fork(), this.options.stepsPerTick);
+    node.sendsEverythingEarly = this.options.bug === 'sendBeforeWrite';
     this.nodes.push(node);
     return node;
   }
@@ -77,7 +78,7 @@ export class Cluster implements Host {
   }
 
   crash(node: SimNode, why: string): void {
-    node.stop();
+    if (node.stop()) this.stats.sentTailsLost++;
     this.stats.crashes++;
     this.trace.event('crash', node.id, node.incarnation, 0, () => why);
   }
@@ -193,7 +194,7 @@ export class Cluster implements Host {
       maxInflightBytes: 16384,
       maxUncommittedBytes: 32768,
       deferCommitNotices: true, // as the peer runs it
-      bugs: this.options.bug ? { [this.options.bug]: true } : {},
+      bugs: this.options.bug !== null && isCoreBug(this.options.bug) ? { [this.options.bug]: true } : {},
     };
   }
 }

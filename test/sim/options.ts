@@ -2,8 +2,20 @@
 // prints the flags that replay a failing run.
 import type { PlantedBugs } from '../../main/raft/types.js';
 
-export const bugNames = ['voteWithoutLogCheck', 'commitPreviousTerm', 'forgetVote', 'skipPrevLogCheck'] as const;
-export type BugName = (typeof bugNames)[number] & keyof PlantedBugs;
+/** Bugs planted in the core (RaftConfig.bugs). */
+export const coreBugNames = ['voteWithoutLogCheck', 'commitPreviousTerm', 'forgetVote', 'skipPrevLogCheck'] as const;
+export type CoreBugName = (typeof coreBugNames)[number] & keyof PlantedBugs;
+/**
+ * Bugs planted in the driver: sendBeforeWrite sends every message of a Ready before its write
+ * (votes and acknowledgements too), which main/peer/early-send.ts exists to prevent.
+ */
+export const driverBugNames = ['sendBeforeWrite'] as const;
+export const bugNames = [...coreBugNames, ...driverBugNames] as const;
+export type BugName = CoreBugName | (typeof driverBugNames)[number];
+
+export function isCoreBug(name: BugName): name is CoreBugName {
+  return (coreBugNames as readonly string[]).includes(name);
+}
 
 export interface SimOptions {
   readonly seed: number;

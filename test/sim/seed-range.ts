@@ -10,7 +10,7 @@ import { addStats, newStats, type StatName } from './stats.js';
 const mustHappen: readonly StatName[] = [
   'drops', 'dups', 'delaySpikes', 'partitions', 'crashes', 'readyCrashes', 'restarts', 'slowdowns', 'slowDisks',
   'snapshotsSent', 'snapshotsInstalled', 'compactions', 'confChangesApplied', 'transfers',
-  'leaderChanges', 'reportedCommitted', 'duplicateApplies', 'readsCompleted',
+  'leaderChanges', 'reportedCommitted', 'duplicateApplies', 'readsCompleted', 'sentBeforeWrite', 'sentTailsLost',
 ];
 
 export function testSeeds(from: number, count: number): void {

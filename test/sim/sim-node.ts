@@ -1,6 +1,7 @@
 // One simulated machine: a durable disk (MemoryStorage + state machine) and, while it is up, a
 // RaftNode incarnation. processReady follows the Ready contract step by step — persist, send,
 // apply, advance — and can crash the machine between any two of those steps.
+import { splitBeforeSync } from '../../main/peer/early-send.js';
 import { RaftNode } from '../../main/raft/node.js';
 import { Role, type ConfState, type Entry, type Message, type NodeId, type RaftConfig, type ReadState, type Ready, type SoftState } from '../../main/raft/types.js';
 import type { Checker } from './checker.js';
@@ -22,6 +23,10 @@ export interface CrashPlan {
 
 interface PendingWrite {
   readonly rd: Ready;
+  /** The messages that wait for the write (the rest left when the Ready was taken). */
+  readonly afterSync: readonly Message[];
+  /** Whether messages that left early carried entries of this write. */
+  readonly entriesSent: boolean;
   /** The term this node led in before taking the Ready (0: it was not leading). */
   readonly ledBefore: number;
   readonly doneAt: number;
@@ -55,6 +60,8 @@ export class SimNode {
   /** A slow node ticks and handles its Ready only on steps where step % period === phase. */
   slowPeriod = 1;
   slowPhase = 0;
+  /** The planted driver bug sendBeforeWrite: every message leaves before the write. */
+  sendsEverythingEarly = false;
   /** Steps a Ready's disk write takes (0: the driver handles each Ready at once). */
   diskLatency = 0;
   /** Offset of this node's tick within stepsPerTick, so that nodes do not tick in lockstep. */
@@ -84,12 +91,17 @@ export class SimNode {
     this.commit = this.storage.hardState.commit;
   }
 
-  /** Lose everything not on disk (a write still running is lost whole: it is one transaction). */
-  stop(): void {
+  /**
+   * Lose everything not on disk (a write still running is lost whole: it is one transaction).
+   * Returns whether the lost write held entries that had already been sent.
+   */
+  stop(): boolean {
+    const lostSentEntries = this.write?.entriesSent ?? false;
     this.raft = null;
     this.write = null;
     this.role = Role.Follower;
     this.pendingReads = [];
+    return lostSentEntries;
   }
 
   /** A Ready is taken and its disk write is still running (slow-disk nodes). */
@@ -99,13 +111,20 @@ export class SimNode {
 
   /**
    * Take the next Ready. Its disk write completes `diskLatency` steps from `now`; until then the
-   * node keeps stepping messages and ticking, as under a driver that writes asynchronously.
+   * node keeps stepping messages and ticking, as under a driver that writes asynchronously. As
+   * the peer does (main/peer/early-send.ts), a leader's appends leave now, before its own write:
+   * a crash before the write completes then loses entries its followers already have, which is
+   * what a power cut does to the leader's unsynced tail.
    */
   beginReady(host: Host, now: number): void {
     const rd = (this.raft as RaftNode).ready();
     const ledBefore = this.role === Role.Leader ? this.term : 0;
+    const order = this.sendsEverythingEarly ? { now: rd.messages, afterSync: [] } : splitBeforeSync(rd, this.role);
     if (rd.softState) host.onSoftState(this, rd.softState);
-    this.write = { rd, ledBefore, doneAt: now + this.diskLatency };
+    for (const m of order.now) host.send(this, m);
+    host.stats.sentBeforeWrite += order.now.length;
+    const entriesSent = rd.entries.length > 0 && order.now.some((m) => m.entries.length > 0);
+    this.write = { rd, afterSync: order.afterSync, entriesSent, ledBefore, doneAt: now + this.diskLatency };
   }
 
   /** Whether the Ready being written is on disk by step `now`. */
@@ -115,8 +134,7 @@ export class SimNode {
 
   /** Finish the Ready taken by beginReady; `crash` (from the fault scheduler) may end the machine part-way. */
   completeReady(host: Host, crash: CrashPlan | null): void {
-    const { rd, ledBefore } = this.write as PendingWrite;
-    this.write = null;
+    const { rd, afterSync, ledBefore } = this.write as PendingWrite;
     const dies = (stage: CrashStage): boolean => {
       if (crash?.stage !== stage) return false;
       host.crash(this, stage);
@@ -124,10 +142,11 @@ export class SimNode {
     };
     /** How many of `n` messages or entries get through before a crash at `stage`. */
     const upTo = (stage: CrashStage, n: number): number => (crash?.stage === stage ? crash.after % (n + 1) : n);
-    if (dies('before-persist')) return;
+    if (dies('before-persist')) return; // the write is lost whole (stop())
+    this.write = null;
     this.persist(host, rd, ledBefore);
     if (dies('before-send')) return;
-    for (const m of rd.messages.slice(0, upTo('mid-send', rd.messages.length))) host.send(this, m);
+    for (const m of afterSync.slice(0, upTo('mid-send', afterSync.length))) host.send(this, m);
     if (dies('mid-send') || dies('before-apply')) return;
     for (const e of rd.committed.slice(0, upTo('mid-apply', rd.committed.length))) this.apply(host, e);
     if (dies('mid-apply') || dies('before-advance')) return;
