@@ -182,7 +182,7 @@ describe('peer transport (plaintext: static groups)', () => {
     }
   });
 
-  it('drops a link whose peer stops answering, and reports the loss', async () => {
+  it('drops a link whose peer stops answering (and reports the loss), and an inbound link that stops pinging', async () => {
     const mute = net.createServer((socket) => socket.on('error', () => undefined)); // accepts, never answers
     await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
     const inbox = new Inbox();
@@ -192,6 +192,13 @@ describe('peer transport (plaintext: static groups)', () => {
       c.setPeer('mute', `127.0.0.1:${(mute.address() as net.AddressInfo).port}`);
       await waitFor(() => c.isConnected('mute'), 'the connection to be up');
       await waitFor(() => inbox.unreachable.includes('mute'), 'the silent link to be dropped');
+      // And the other way: an inbound link that stops pinging is dropped by the receiver.
+      const silent = new RawLink(c.boundPort);
+      try {
+        await waitFor(() => silent.closed, 'c to drop the silent inbound link');
+      } finally {
+        silent.socket.destroy();
+      }
     } finally {
       await c.close(100);
       mute.close();
