@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { Transport, type SnapshotStore, type SnapshotWriter, type TransportOptions } from '../../main/transport/transport.js';
 import { loadRaftService } from '../../main/transport/proto.js';
 import { emptyFrame, encodeFrame, raftPreface, type MessageBatch } from '../../main/transport/frames.js';
@@ -221,29 +222,32 @@ describe('peer transport (plaintext: static groups)', () => {
 });
 
 describe('peer transport over mutual TLS (group peers)', () => {
-  const seen: { raft: string[]; snapshot: string[] } = { raft: [], snapshot: [] };
+  interface TlsPair { a: Transport; b: Transport; inboxB: Inbox; snapshotsB: MemorySnapshots; seen: { raft: string[]; snapshot: string[] } }
 
-  async function tlsPair(): Promise<{ a: Transport; b: Transport; inboxB: Inbox; snapshotsB: MemorySnapshots }> {
+  /** a and b of one group; b records whom each Raft link and snapshot showed itself as. */
+  async function tlsPair(): Promise<TlsPair> {
     const authority = await groupAuthority(createGroupSecret());
     const tlsOf = async (id: string) => peerTls(authority, await issueNodeCertificate(authority, id));
     const [tlsA, tlsB] = await Promise.all([tlsOf('a'), tlsOf('b')]);
     const inboxB = new Inbox();
     const snapshotsB = new MemorySnapshots(new Uint8Array(0));
+    const seen = { raft: [] as string[], snapshot: [] as string[] };
     const a = transport('a', new Inbox(), new MemorySnapshots(new Uint8Array([7, 7, 7])), { tls: tlsA });
     const b = transport('b', inboxB, snapshotsB, {
       tls: tlsB,
       authenticate: (certificate, claimed) => {
+        // The Raft link authenticates before its first message, the snapshot after.
         seen[inboxB.messages.length === 0 ? 'raft' : 'snapshot'].push(certificateIdentity(certificate)?.nodeId ?? 'none');
         return certificateIdentity(certificate)?.nodeId === claimed;
       },
     });
     const [, pb] = await Promise.all([a.start(), b.start()]);
     a.setPeer('b', `127.0.0.1:${pb}`);
-    return { a, b, inboxB, snapshotsB };
+    return { a, b, inboxB, snapshotsB, seen };
   }
 
   it('carries Raft messages and snapshots on one port, each authenticated by the client certificate', async () => {
-    const { a, b, inboxB, snapshotsB } = await tlsPair();
+    const { a, b, inboxB, snapshotsB, seen } = await tlsPair();
     try {
       a.send([message('a', 'b', { context: 'over-tls' })]);
       await waitFor(() => inboxB.messages.some((m) => m.context === 'over-tls'), 'the message at b');
@@ -257,16 +261,28 @@ describe('peer transport over mutual TLS (group peers)', () => {
     }
   });
 
-  it('refuses a Raft link without a group certificate at the handshake', async () => {
+  it('refuses, at the handshake, a Raft link with another group\'s certificate or none', async () => {
     const { a, b, inboxB } = await tlsPair();
     await a.close();
-    const raw = new RawLink(b.boundPort); // plain TCP against the TLS port
+    const stranger = await groupAuthority(createGroupSecret());
+    const strangerTls = peerTls(stranger, await issueNodeCertificate(stranger, 'a'));
+    const attempts: Array<() => net.Socket> = [
+      () => tls.connect({ ...strangerTls.connectOptions('b'), host: '127.0.0.1', port: b.boundPort, rejectUnauthorized: false }),
+      () => net.connect({ host: '127.0.0.1', port: b.boundPort }), // plain TCP against the TLS port
+    ];
     try {
-      raw.send({ from: 'a', messages: [{ type: MessageType.Heartbeat, from: 'a', to: 'b', term: 3 }] });
-      await waitFor(() => raw.closed, 'b to drop the connection');
+      for (const connect of attempts) {
+        const socket = connect();
+        let closed = false;
+        socket.on('error', () => undefined);
+        socket.on('close', () => (closed = true));
+        socket.write(raftPreface);
+        for (const part of encodeFrame({ from: 'a', messages: [{ type: MessageType.Heartbeat, from: 'a', to: 'b', term: 3 }] } as unknown as MessageBatch)) socket.write(part);
+        await waitFor(() => closed, 'b to drop the connection');
+        socket.destroy();
+      }
       assert.equal(inboxB.messages.length, 0);
     } finally {
-      raw.socket.destroy();
       await b.close();
     }
   });
