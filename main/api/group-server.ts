@@ -7,7 +7,7 @@ import { usableInterfaces } from '../discovery/interfaces.js';
 import { AutopilotRunner } from '../peer/autopilot-runner.js';
 import { groupTls, renameGroup, unnamedGroup, type GroupConfig } from '../peer/group-files.js';
 import { joinGroup, membershipHandlers } from '../peer/join.js';
-import { followDiscovery, joinCandidates, reachableAddresses } from '../peer/lan.js';
+import { followDiscovery, isWildcardHost, joinCandidates, listenHost, reachableAddresses } from '../peer/lan.js';
 import { startPeerServer, type PeerServer, type PeerServerOptions } from './peer-server.js';
 
 export interface GroupServerOptions extends Omit<PeerServerOptions, 'peers' | 'tls' | 'joins'> {
@@ -82,7 +82,7 @@ function adoptGroupName(discovery: LanDiscovery, dataDir: string, group: GroupCo
  * through). So mDNS runs only on the interface of that address (none for loopback).
  */
 function boundInterfaces(listen: string): LanDiscoveryOptions['listInterfaces'] {
-  const host = listen.slice(0, listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-  if (host === '0.0.0.0' || host === '' || host === '::') return undefined;
+  const host = listenHost(listen);
+  if (isWildcardHost(host)) return undefined;
   return () => usableInterfaces().filter((iface) => iface.address === host);
 }

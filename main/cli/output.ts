@@ -2,6 +2,7 @@
 // short human form. Failures are one line on standard error and a non-zero exit code
 // (logs also go to standard error, so standard output stays parseable).
 import { InvalidArgumentError } from 'commander';
+import { splitHostPort } from '../transport/listener.js';
 
 /** An error whose message is already the one line a person should read. */
 export class CliError extends Error {
@@ -30,6 +31,16 @@ export function positiveInt(value: string): number {
 }
 
 /** Parses a TCP port option; 0 means "any free port". */
+/** A --listen style address, checked before anything is written. */
+export function listenAddress(value: string): string {
+  try {
+    splitHostPort(value);
+  } catch {
+    throw new InvalidArgumentError('expected host:port (IPv6 in brackets; port 0: any free port).');
+  }
+  return value;
+}
+
 export function portNumber(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65_535) throw new InvalidArgumentError('expected a port number (0-65535; 0: any free port).');

@@ -6,8 +6,9 @@ import { startPeerServer } from '../api/peer-server.js';
 import { createLogger } from '../log/logger.js';
 import { parsePeerList, readPeerConfig, writePeerConfig, type PeerConfig } from '../peer/config.js';
 import { readGroupConfig } from '../peer/group-files.js';
+import { boundAddress } from '../peer/lan.js';
 import { createGroupConfig, envInt, isGroupStart, runGroupPeer, type GroupFlags } from './group-peer.js';
-import { CliError, portNumber, positiveInt } from './output.js';
+import { CliError, listenAddress, portNumber, positiveInt } from './output.js';
 import { stopOnSignal } from './signals.js';
 import { runUiPeer, type UiFlags } from './ui-peer.js';
 
@@ -29,14 +30,16 @@ export function peerCommand(): Command {
     .option('--create-group <name>', 'found a new group on a fresh --data directory; prints its invite code')
     .option('--join-code <code>', 'join the group of this invite code (found by mDNS, or through --join)')
     .option('--join <host:port>', 'a member to join through when multicast does not reach it')
-    .option('--client-listen <host:port>', 'group peers: plaintext address for local clients (default 127.0.0.1:<port+1>)')
+    .addOption(new Option('--client-listen <host:port>', 'group peers: plaintext address for local clients (default 127.0.0.1:<port+1>)')
+      .argParser(listenAddress))
     .addOption(new Option('--autopilot-stabilization-ms <ms>', 'learner health time before promotion').argParser(positiveInt)
       .default(envInt('QC_AUTOPILOT_STABILIZATION_MS')).hideHelp())
     .addOption(new Option('--autopilot-dead-ms <ms>', 'voter silence before it is replaced').argParser(positiveInt)
       .default(envInt('QC_AUTOPILOT_DEAD_MS')).hideHelp())
     .addOption(new Option('--mdns-requery-ms <ms>', 'mDNS re-query period').argParser(positiveInt).hideHelp())
     .option('--id <name>', 'this peer\'s node id (first start only)')
-    .option('--listen <host:port>', 'address to serve peers and clients on (first start only; groups: 0.0.0.0:7400)')
+    .addOption(new Option('--listen <host:port>', 'address to serve peers and clients on (first start only; groups: 0.0.0.0:7400)')
+      .argParser(listenAddress))
     .option('--peers <list>', 'every member as NAME=HOST:PORT,... (first start only; may include this peer)')
     .addOption(new Option('--snapshot-every <entries>', 'snapshot and compact the log after this many entries')
       .argParser(positiveInt).hideHelp())
@@ -96,9 +99,9 @@ async function runPeer(flags: PeerFlags): Promise<void> {
     dataDir: flags.data, id: config.id, listen: config.listen,
     peers: new Map(Object.entries(config.peers)), snapshotEvery: flags.snapshotEvery, logger: log,
   });
-  const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
-  process.stdout.write(`listening on ${host}:${server.port}\n`);
-  log.info({ id: config.id, listen: `${host}:${server.port}` }, 'peer started');
+  const listening = boundAddress(config.listen, server.port);
+  process.stdout.write(`listening on ${listening}\n`);
+  log.info({ id: config.id, listen: listening }, 'peer started');
   await stopOnSignal(async () => {
     log.info('stopping (handing leadership over first if leading)');
     await server.stop();

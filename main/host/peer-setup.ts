@@ -11,7 +11,9 @@ import type { ScryptParams } from '../chat/password.js';
 import type { Logger } from '../log/logger.js';
 import { writePeerConfig, type PeerConfig } from '../peer/config.js';
 import { unnamedGroup, writeGroupConfig, type GroupConfig } from '../peer/group-files.js';
+import { boundAddress } from '../peer/lan.js';
 import type { PeerTiming } from '../peer/peer.js';
+import { splitHostPort } from '../transport/listener.js';
 
 export const defaultGroupListen = '0.0.0.0:7400';
 
@@ -60,7 +62,7 @@ export function removePeerFiles(dataDir: string): void {
 
 /** Local clients (the CLI) use loopback without TLS, on the next port up. */
 export function defaultClientListen(listen: string): string {
-  const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
+  const { port } = splitHostPort(listen);
   return `127.0.0.1:${port === 0 ? 0 : port + 1}`;
 }
 
@@ -95,8 +97,7 @@ export async function startConfiguredPeer(o: StartOptions): Promise<StartedPeer>
   };
   if (o.group === null) {
     const server = await startPeerServer({ ...common, peers: new Map(Object.entries(o.config.peers)) });
-    const host = o.config.listen.slice(0, o.config.listen.lastIndexOf(':'));
-    return { server, addresses: [`${host}:${server.port}`], joined: Promise.resolve() };
+    return { server, addresses: [boundAddress(o.config.listen, server.port)], joined: Promise.resolve() };
   }
   const server = await startGroupServer({
     ...common, clientListen: o.config.clientListen, group: o.group,

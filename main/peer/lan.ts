@@ -4,15 +4,31 @@
 import { formatAddress } from '../discovery/addresses.js';
 import { usableInterfaces } from '../discovery/interfaces.js';
 import type { DiscoveredPeer, Discovery } from '../discovery/index.js';
+import { splitHostPort } from '../transport/listener.js';
 import type { Peer } from './peer.js';
+
+/** The host part of a listen address (`host:port`, IPv6 in brackets), without the brackets. */
+export function listenHost(listen: string): string {
+  return splitHostPort(listen).host;
+}
+
+/** The listen address with the port actually bound (`host:0` listens on a free port). */
+export function boundAddress(listen: string, port: number): string {
+  return formatAddress(listenHost(listen), port);
+}
+
+/** Whether a listen host means every interface. */
+export function isWildcardHost(host: string): boolean {
+  return host === '' || host === '0.0.0.0' || host === '::';
+}
 
 /**
  * The addresses this peer can be reached at: one per usable interface when it listens on all
  * of them (0.0.0.0), else the one it listens on; loopback when there is nothing else.
  */
 export function reachableAddresses(listen: string, port: number): string[] {
-  const host = listen.slice(0, listen.lastIndexOf(':'));
-  if (host !== '0.0.0.0' && host !== '' && host !== '[::]') return [formatAddress(host, port)];
+  const host = listenHost(listen);
+  if (!isWildcardHost(host)) return [formatAddress(host, port)];
   const usable = usableInterfaces().map((iface) => formatAddress(iface.address, port));
   return usable.length > 0 ? usable : [formatAddress('127.0.0.1', port)];
 }
