@@ -52,8 +52,7 @@ export class FrameReader {
     if (this.pendingBytes < this.needed) return [];
     let buffer = this.pending.length === 1 ? chunk : Buffer.concat(this.pending, this.pendingBytes);
     const frames: Buffer[] = [];
-    while (buffer.length >= 4 && buffer.length >= 4 + frameLength(buffer)) {
-      const end = 4 + frameLength(buffer);
+    for (let end: number; buffer.length >= 4 && buffer.length >= (end = 4 + frameLength(buffer));) {
       frames.push(buffer.subarray(4, end));
       buffer = buffer.subarray(end);
     }

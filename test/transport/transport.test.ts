@@ -56,8 +56,9 @@ class RawLink {
   closed = false;
   received = Buffer.alloc(0);
 
-  constructor(port: number) {
-    this.socket = net.connect({ host: '127.0.0.1', port });
+  /** Over plain TCP to `port`, or over a socket the caller opened. */
+  constructor(to: number | net.Socket) {
+    this.socket = typeof to === 'number' ? net.connect({ host: '127.0.0.1', port: to }) : to;
     this.socket.on('data', (d: Buffer) => (this.received = Buffer.concat([this.received, d])));
     this.socket.on('close', () => (this.closed = true));
     this.socket.on('error', () => undefined);
@@ -266,20 +267,16 @@ describe('peer transport over mutual TLS (group peers)', () => {
     await a.close();
     const stranger = await groupAuthority(createGroupSecret());
     const strangerTls = peerTls(stranger, await issueNodeCertificate(stranger, 'a'));
-    const attempts: Array<() => net.Socket> = [
-      () => tls.connect({ ...strangerTls.connectOptions('b'), host: '127.0.0.1', port: b.boundPort, rejectUnauthorized: false }),
-      () => net.connect({ host: '127.0.0.1', port: b.boundPort }), // plain TCP against the TLS port
+    const attempts: Array<() => RawLink> = [
+      () => new RawLink(tls.connect({ ...strangerTls.connectOptions('b'), host: '127.0.0.1', port: b.boundPort, rejectUnauthorized: false })),
+      () => new RawLink(b.boundPort), // plain TCP against the TLS port
     ];
     try {
       for (const connect of attempts) {
-        const socket = connect();
-        let closed = false;
-        socket.on('error', () => undefined);
-        socket.on('close', () => (closed = true));
-        socket.write(raftPreface);
-        for (const part of encodeFrame({ from: 'a', messages: [{ type: MessageType.Heartbeat, from: 'a', to: 'b', term: 3 }] } as unknown as MessageBatch)) socket.write(part);
-        await waitFor(() => closed, 'b to drop the connection');
-        socket.destroy();
+        const raw = connect();
+        raw.send({ from: 'a', messages: [{ type: MessageType.Heartbeat, from: 'a', to: 'b', term: 3 }] });
+        await waitFor(() => raw.closed, 'b to drop the connection');
+        raw.socket.destroy();
       }
       assert.equal(inboxB.messages.length, 0);
     } finally {
