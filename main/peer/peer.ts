@@ -213,6 +213,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     const storage = Storage.open(opts.dataDir, {
       stateSchema: chatSchema, snapshotEvery: opts.snapshotEvery, stateCheck: 'deferred',
       snapshotEntriesPerMb: opts.snapshotEvery === undefined ? 250 : 0,
+      snapshotSpread: opts.snapshotEvery === undefined ? 0.5 : 0,
     });
     try {
       if (storage.identity() === null) storage.bootstrap({ nodeId: opts.id, founders: { voters: [...opts.peers.keys()], learners: [] } });

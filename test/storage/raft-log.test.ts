@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { encodeConfChange } from '../../main/raft/confchange.js';
 import { EntryType } from '../../main/raft/types.js';
+import { raftSchema } from '../../main/storage/migrations/index.js';
+import { RaftStore } from '../../main/storage/raft-store.js';
+import { openDatabase } from '../../main/storage/sqlite.js';
 import { describeLog, entries, freshStorage, openStorage } from '../helpers/storage.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 describe('a new data directory', () => {
   test('loads as an empty node with its founding membership', (t) => {
@@ -132,5 +138,39 @@ describe('writes synced off the event loop (the peer\'s path: write(), then awai
     const again = openStorage(dir);
     t.after(() => again.close());
     assert.deepEqual(describeLog(again.load().entries), ['1/2:e1t2', '2/2:e2t2']);
+  });
+});
+
+describe('the rows a snapshot covers', () => {
+  /** raft.db's log rows at or below `index`, counted on a connection of its own. */
+  function rowsUpTo(dir: string, index: number): number {
+    const db = new Database(join(dir, 'raft.db'), { readonly: true });
+    try {
+      return db.prepare<[number], number>('SELECT count(*) FROM log WHERE idx <= ?').pluck().get(index) as number;
+    } finally {
+      db.close();
+    }
+  }
+
+  test('are trimmed by the writes after it, a bounded number per write, across a restart', (t) => {
+    const dir = tempDir(t, 'quorum-raft-');
+    const open = () => new RaftStore(openDatabase(join(dir, 'raft.db'), raftSchema)); // not exclusive: rowsUpTo reads it too
+    let store = open();
+    t.after(() => store.close());
+    store.save({ term: 1, vote: null, commit: 0 }, entries(1, 1300, 1));
+    store.recordSnapshot({ meta: { index: 1200, term: 1, conf: { voters: ['n1'], learners: [] } }, file: 'snapshot-1-1200.db' }, false);
+    store.flushSync();
+    assert.equal(rowsUpTo(dir, 1200), 1200, 'recording the snapshot deletes nothing');
+    assert.deepEqual([store.entriesAfter(1200)[0]?.index, store.lastIndex()], [1201, 1300]);
+    store.save(null, entries(1301, 1301, 1));
+    assert.equal(rowsUpTo(dir, 1200), 1200 - 512);
+    store.close();
+    store = open();
+    assert.deepEqual([store.snapshot()?.meta.index, store.lastIndex(), store.entriesAfter(1200).length], [1200, 1301, 101]);
+    store.save(null, entries(1302, 1302, 1));
+    store.save(null, entries(1303, 1303, 1));
+    assert.equal(rowsUpTo(dir, 1200), 0);
+    assert.deepEqual(describeLog(store.entriesAfter(1200)).slice(0, 1), ['1201/1:e1201t1']);
+    assert.equal(store.entriesAfter(1200).length, 103, 'nothing after the snapshot is trimmed');
   });
 });

@@ -80,6 +80,20 @@ describe('taking a snapshot', () => {
     assert.equal(storage.snapshotDue(), false);
   });
 
+  test('snapshotSpread stretches each interval by a random fraction, drawn again after every snapshot', async (t) => {
+    const { storage } = freshStorage(t, { snapshotEvery: 20, snapshotSpread: 0.5 });
+    const intervals: number[] = [];
+    let base = 0;
+    for (let seed = 1; seed <= 6; seed++) {
+      const interval = Array.from({ length: 41 }, (_, k) => k).find((k) => storage.snapshotDue(base + k)) ?? -1;
+      assert.ok(interval >= 20 && interval <= 30, `due after ${interval} entries, not within 20..30`);
+      intervals.push(interval);
+      base += await runWorkload(storage, seed, interval);
+      assert.equal(storage.createSnapshot()?.index, base);
+    }
+    assert.ok(new Set(intervals).size > 1, `every interval the same: ${intervals.join(', ')}`);
+  });
+
   test('a start removes leftovers: partial files and unrecorded snapshots', async (t) => {
     const { dir, storage, meta } = await snapshotted(t);
     storage.close();
