@@ -59,7 +59,13 @@ export class ChatMachine {
     const last = entries[entries.length - 1];
     if (last === undefined) return [];
     crashPoint('apply:before');
-    const results = this.applyAll(entries);
+    let results: AppliedCommand[];
+    try {
+      results = this.applyAll(entries);
+    } catch (err) {
+      this.sessions.forgetCached(); // the batch rolled back: its sequence numbers were not applied
+      throw err;
+    }
     this.position = { index: last.index, term: last.term };
     crashPoint('apply:after');
     return results;

@@ -8,6 +8,8 @@ import type { ChatResult } from './commands.js';
 export const sessionWindow = 128;
 /** Old results are deleted once per this many sequence numbers, not after every command. */
 const evictEvery = 32;
+/** Clients whose highest sequence number is kept in memory; past it the cache starts again. */
+const cachedClients = 4_096;
 
 export type SessionLookup =
   | { readonly kind: 'new'; readonly maxSeq: number }
@@ -16,24 +18,27 @@ export type SessionLookup =
 
 export class ClientSessions {
   private readonly stmts;
+  /**
+   * Each client's highest applied sequence number, as client_results holds it (a cache: every
+   * value is read from or written to the database in the same transaction). A command above it
+   * is new without any read, which is every command of a client that does not retry.
+   */
+  private readonly maxSeqs = new Map<string, number>();
 
   constructor(db: Db) {
     this.stmts = {
-      // One statement per look-up (it runs for every command on every replica).
-      lookup: db.prepare<[string, string, number], { max: number | null; result: string | null }>(
-        'SELECT (SELECT max_seq FROM client_sessions WHERE client_id = ?) AS max, ' +
-        '(SELECT result FROM client_results WHERE client_id = ? AND seq = ?) AS result'),
-      setMax: db.prepare<[string, number]>(
-        'INSERT INTO client_sessions (client_id, max_seq) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET max_seq = excluded.max_seq'),
+      maxSeq: db.prepare<[string], number | null>('SELECT max(seq) FROM client_results WHERE client_id = ?').pluck(),
+      result: db.prepare<[string, number], string>('SELECT result FROM client_results WHERE client_id = ? AND seq = ?').pluck(),
       record: db.prepare<[string, number, string]>('INSERT INTO client_results (client_id, seq, result) VALUES (?, ?, ?)'),
       evict: db.prepare<[string, number]>('DELETE FROM client_results WHERE client_id = ? AND seq <= ?'),
     };
   }
 
   lookup(clientId: string, seq: number): SessionLookup {
-    const row = this.stmts.lookup.get(clientId, clientId, seq) as { max: number | null; result: string | null };
-    if (row.result !== null) return { kind: 'duplicate', result: JSON.parse(row.result) as ChatResult };
-    const max = row.max ?? 0;
+    const max = this.maxSeq(clientId);
+    if (seq > max) return { kind: 'new', maxSeq: max };
+    const result = this.stmts.result.get(clientId, seq);
+    if (result !== undefined) return { kind: 'duplicate', result: JSON.parse(result) as ChatResult };
     return seq <= max - sessionWindow ? { kind: 'expired' } : { kind: 'new', maxSeq: max };
   }
 
@@ -41,9 +46,24 @@ export class ClientSessions {
   record(clientId: string, seq: number, result: ChatResult, maxSeq: number): void {
     this.stmts.record.run(clientId, seq, JSON.stringify(result));
     if (seq <= maxSeq) return;
-    this.stmts.setMax.run(clientId, seq);
+    this.maxSeqs.set(clientId, seq);
     // Whenever the sequence crosses a multiple of evictEvery (deterministic: every replica
     // deletes at the same command). A result kept a little longer still answers its retry.
+    // The newest result always stays, so the maximum can be read back from client_results.
     if (Math.floor(seq / evictEvery) > Math.floor(maxSeq / evictEvery)) this.stmts.evict.run(clientId, seq - sessionWindow);
+  }
+
+  /** Call when the transaction that recorded results rolls back: the cache may be ahead of it. */
+  forgetCached(): void {
+    this.maxSeqs.clear();
+  }
+
+  private maxSeq(clientId: string): number {
+    const cached = this.maxSeqs.get(clientId);
+    if (cached !== undefined) return cached;
+    const max = this.stmts.maxSeq.get(clientId) ?? 0;
+    if (this.maxSeqs.size >= cachedClients) this.maxSeqs.clear();
+    this.maxSeqs.set(clientId, max);
+    return max;
   }
 }

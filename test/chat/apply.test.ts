@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { encodeCommand, type Command } from '../../main/chat/commands.js';
 import { singleWriteCommands } from '../../main/chat/handlers.js';
+import { chatSchema } from '../../main/chat/migrations/index.js';
 import { sessionWindow } from '../../main/chat/sessions.js';
 import { encodeConfChange } from '../../main/raft/confchange.js';
 import { EntryType } from '../../main/raft/types.js';
+import { openDatabase } from '../../main/storage/sqlite.js';
 import { ChatReplica } from '../helpers/chat-replica.js';
 import { chatWorkload, seededRandom } from '../helpers/chat-workload.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const messageCount = (r: ChatReplica) => r.db.prepare('SELECT count(*) FROM messages').pluck().get() as number;
 
@@ -63,6 +67,52 @@ describe('exactly once', () => {
     const [retryRecent] = r.applyCommands([rest[0] as Command]);
     assert.equal(retryRecent?.duplicate, true);
     assert.equal(messageCount(r), sessionWindow + 1);
+  });
+
+  test('a batch that rolls back leaves none of its sequence numbers behind', async (t) => {
+    const { r, alice, bob } = await pair(t);
+    const far = await r.prepare({ t: 'sendDirect', actor: alice, to: bob, text: 'rolled back' }, 5000);
+    const [entry] = r.entries([encodeCommand(far)]);
+    assert.ok(entry);
+    assert.throws(() => r.machine.applyBatch([entry, { ...entry, index: entry.index + 2 }]), /each entry applies once/);
+    // Had seq 5000 been remembered, 1000 would be far below it: "session-expired".
+    const [older] = r.applyCommands([await r.prepare({ t: 'sendDirect', actor: alice, to: bob, text: 'applied' }, 1000)]);
+    assert.equal(older?.result.ok, true);
+    const [again] = r.applyCommands([far]);
+    assert.deepEqual([again?.duplicate, again?.result.ok], [false, true]);
+    assert.equal(messageCount(r), 2);
+  });
+
+  test('a new machine on the same database knows the newest command of each client', async (t) => {
+    const { r, alice, bob } = await pair(t);
+    const newest = await r.prepare({ t: 'sendDirect', actor: alice, to: bob, text: 'newest' }, 900);
+    r.applyCommands([newest]);
+    const reopened = new ChatReplica(r.db);
+    const [retry] = reopened.applyCommands([newest]);
+    const [tooOld] = reopened.applyCommands([await r.prepare({ t: 'sendDirect', actor: alice, to: bob, text: 'old' }, 900 - sessionWindow)]);
+    assert.equal(retry?.duplicate, true);
+    assert.equal(tooOld?.result.ok === false && tooOld.result.code, 'session-expired');
+    assert.equal(messageCount(r), 1);
+  });
+
+  test('a chat.db from before v5 keeps its sessions: retries and expiry read from client_results', (t) => {
+    const path = join(tempDir(t), 'chat.db');
+    const v4 = openDatabase(path, { ...chatSchema, migrations: chatSchema.migrations.slice(0, 4) });
+    const result = JSON.stringify({ ok: true, value: { messageId: 41 } });
+    const insert = v4.prepare('INSERT INTO client_results (client_id, seq, result) VALUES (?, ?, ?)');
+    for (let seq = 200; seq <= 330; seq++) insert.run('old-client', seq, result); // 199 and below evicted
+    v4.prepare('INSERT INTO client_sessions (client_id, max_seq) VALUES (?, ?)').run('old-client', 330);
+    v4.close();
+    const db = openDatabase(path, chatSchema);
+    t.after(() => db.close());
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE name LIKE 'client_%' ORDER BY name").pluck().all();
+    assert.deepEqual(tables, ['client_results']);
+    const r = new ChatReplica(db, 'old-client');
+    const pin = (s: number): Command => ({ c: 'old-client', s, at: 0, t: 'pinMember', node: `n${s}`, context: 'c' });
+    const [retry, expired, next] = r.applyCommands([pin(330), pin(199), pin(331)]);
+    assert.deepEqual([retry?.duplicate, retry?.result], [true, JSON.parse(result)]);
+    assert.equal(expired?.result.ok === false && expired.result.code, 'session-expired');
+    assert.deepEqual([next?.duplicate, next?.result], [false, { ok: true, value: { pinned: true } }]);
   });
 
   test('sessions of different clients are independent', async (t) => {
