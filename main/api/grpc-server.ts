@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { loadChatService } from '../transport/proto.js';
 import type { ServiceRegistration } from '../transport/transport.js';
 import type { ChatBackend } from './backend.js';
+import { batchedWriter } from './batched-writes.js';
 import { toApiError } from './errors.js';
 import {
   accountsReply, callInfo, failedReply, messagesReply, readOptions, requestIdOf, statusReply, wireEvent, writeOptions, writeReply,
@@ -167,11 +168,12 @@ function events(backend: ChatBackend, streams: OpenStreams): grpc.handleServerSt
     });
     streams.add(stop);
     call.on('cancelled', () => ender.finish());
+    const write = batchedWriter<object>(call);
     const listener = (event: ChatEvent): void => {
       if (ender.done) return;
       if (event.type === 'ended') return ender.finish(endings[event.reason]);
       if (call.writableLength > maxBufferedEvents) return ender.finish(new ChatApiError('unavailable', 'the event stream fell behind: subscribe again'));
-      call.write(wireEvent(event));
+      write(wireEvent(event));
     };
     withSession(backend, call.metadata, (api, info) => api.subscribe(listener, readOptions(null, info))).then(
       (unsub) => (ender.done ? unsub() : (unsubscribe = unsub)),
@@ -192,6 +194,7 @@ function sendStream(backend: ChatBackend, streams: OpenStreams): grpc.handleBidi
     const ender = streamEnder(call, backend.log, () => streams.delete(stop));
     streams.add(stop);
     call.on('cancelled', () => ender.finish());
+    const write = batchedWriter<object>(call);
     const settle = () => {
       if (inFlight < maxInFlightPerStream) call.resume();
       if (inputEnded && inFlight === 0) ender.finish();
@@ -201,7 +204,7 @@ function sendStream(backend: ChatBackend, streams: OpenStreams): grpc.handleBidi
         if (++inFlight >= maxInFlightPerStream) call.pause();
         void sendOne(backend, api, request).then((reply) => {
           inFlight--;
-          if (!ender.done) call.write(reply);
+          if (!ender.done) write(reply);
           settle();
         });
       });
