@@ -22,6 +22,13 @@ function rid(): RequestId {
   return { clientId: randomClientId(), seq: 1 };
 }
 
+/** A pump that is ended when the test ends, however it ends. */
+function startPump(t: TestContext, ...args: ConstructorParameters<typeof SendPump>): SendPump {
+  const pump = new SendPump(...args);
+  t.after(() => pump.abandon());
+  return pump;
+}
+
 async function startCluster(t: TestContext, options: { snapshotEvery?: number } = {}): Promise<TestCluster> {
   const cluster = await TestCluster.start(options);
   t.after(() => cluster.destroy());
@@ -135,7 +142,7 @@ describe('a real five-peer group', () => {
     const old = await cluster.leader();
     const via = cluster.ids.find((id) => id !== old.id) as string;
     const client = cluster.client(via, { credentials: { token: await login(cluster.client(via), 'alice') } });
-    const pump = new SendPump(client, { to: 'bob', clientId: 'stream-1', inFlight: 32 });
+    const pump = startPump(t, client, { to: 'bob', clientId: 'stream-1', inFlight: 32 });
     await pump.waitAcked(300);
 
     const killedAt = Date.now();
@@ -220,7 +227,7 @@ describe('a real five-peer group', () => {
     const senders = cluster.group.runningIds();
     const tokens = await Promise.all(senders.map((id) => login(cluster.client(id), 'alice')));
     const started = Date.now();
-    const pumps = senders.map((id, i) => new SendPump(cluster.client(id, { credentials: { token: tokens[i] as string } }),
+    const pumps = senders.map((id, i) => startPump(t, cluster.client(id, { credentials: { token: tokens[i] as string } }),
       { to: 'bob', clientId: `bulk-${i}`, inFlight: 48, total: 20_000 / senders.length }));
     await Promise.all(pumps.map((p) => p.finished()));
     const acked = pumps.flatMap((p) => p.acked);
@@ -245,7 +252,7 @@ describe('a real five-peer group', () => {
     const cluster = await startCluster(t);
     await registerOn(cluster, { alice: 'peer3', bob: 'peer4' });
     const token = await login(cluster.client('peer5'), 'alice');
-    const pump = new SendPump(cluster.client('peer5', { credentials: { token } }), { to: 'bob', clientId: 'before-restart', total: 300 });
+    const pump = startPump(t, cluster.client('peer5', { credentials: { token } }), { to: 'bob', clientId: 'before-restart', total: 300 });
     await pump.finished();
     const expected = [...pump.acked].sort();
     const restartAndCheck = async () => {

@@ -26,6 +26,7 @@ export class SendPump {
   readonly errors: string[] = [];
   private seq = 0;
   private stopping = false;
+  private abandoned = false;
   private readonly stream: SendStream;
   private readonly lanes: Promise<void>[];
 
@@ -46,6 +47,17 @@ export class SendPump {
   stop(): Promise<void> {
     this.stopping = true;
     return this.finished();
+  }
+
+  /**
+   * Ends the pump now, retries included, and waits for its lanes: for a test that failed halfway
+   * (left running, its retries would keep the test process alive after the group has gone).
+   */
+  async abandon(): Promise<void> {
+    this.stopping = true;
+    this.abandoned = true;
+    this.stream.close();
+    await Promise.all(this.lanes);
   }
 
   /** Waits until every send is acknowledged or given up (all `total` of them, or up to stop()). */
@@ -71,7 +83,7 @@ export class SendPump {
       this.errors.push((err as Error).message);
     }
     const deadline = Date.now() + giveUpMs;
-    while (Date.now() < deadline) {
+    while (!this.abandoned && Date.now() < deadline) {
       await delay(retryBackoffMs);
       try {
         await this.client.send(request, this.options.to, text);
