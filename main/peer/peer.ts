@@ -172,6 +172,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private scheduled = false;
   /** The sync of the Ready being handled; the next Ready waits for it (one in flight). */
   private syncing: Promise<void> | null = null;
+  /** The syncing Ready's committed entries were applied before its sync: later ones may follow. */
+  private appliedAhead = false;
   /** A snapshot recorded at this index waits for the core to have applied it (0: none). */
   private compactAt = 0;
   /** The chat.db commit of the entries applied since the last one (see stateCommitMs). */
@@ -563,7 +565,11 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   private processReady(): void {
     this.scheduled = false;
-    if (this.stopped || this.syncing !== null) return;
+    if (this.stopped) return;
+    if (this.syncing !== null) {
+      this.applyWhileSyncing();
+      return;
+    }
     this.proposeBatch();
     while (this.syncing === null && this.node.hasReady()) this.handle(this.node.ready());
     if (this.node.commitNoticePending()) this.commitNotice.postpone(1);
@@ -603,6 +609,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
     const applyNow = appliesBeforeSync(rd);
     if (applyNow) this.apply(rd.committed);
+    this.appliedAhead = applyNow;
     this.syncing = durable.then(() => {
       this.syncing = null;
       if (this.stopped) return;
@@ -612,6 +619,25 @@ export class Peer extends EventEmitter<PeerEvents> {
       this.syncing = null;
       this.fatal(err as Error);
     });
+  }
+
+  /**
+   * A commit index learnt while a Ready's write is syncing (a follower's commit notice, a
+   * leader's acknowledgements) covers entries that earlier Readies made durable: they are
+   * applied now, and their clients answered, rather than after the sync. At 64 senders a sync is
+   * nearly always in flight, and a forwarded write waited for it once more on its way back.
+   */
+  private applyWhileSyncing(): void {
+    if (!this.appliedAhead) return; // the syncing Ready's own committed entries come first
+    const entries = this.node.durableCommitted();
+    if (entries.length === 0) return;
+    try {
+      this.apply(entries);
+    } catch {
+      return; // fatal() has it (see applyQueued)
+    }
+    this.maybeCompact();
+    this.releaseAppliedWaiters();
   }
 
   /** The rest of a Ready once its write is durable. */

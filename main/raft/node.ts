@@ -127,6 +127,31 @@ export class RaftNode {
     return rd;
   }
 
+  /**
+   * Committed entries that are already durable here, handed out while the pending Ready's write
+   * is still syncing: a commit index learnt meanwhile need not wait for that sync (etcd-io/raft's
+   * asynchronous storage writes separate appending from applying for the same reason). Only
+   * entries the log holds as stable qualify (the pending Ready's own are not stable until
+   * advance()); none while a snapshot is pending, and it stops before a conf change (the core
+   * adopts those at advance()). The entries count as applied at once: the driver must apply
+   * them right after whatever it was handed before, and it may call this only once it has
+   * applied the pending Ready's committed entries (or there were none).
+   */
+  durableCommitted(): Entry[] {
+    const log = this.raft.log;
+    if (log.pendingSnapshot !== null || this.pending?.snapshot != null) return [];
+    const hi = Math.min(log.committed, log.stable, log.applying + maxCommittedPerReady);
+    const out: Entry[] = [];
+    for (let i = log.applying + 1; i <= hi; i++) {
+      const e = log.entryAt(i);
+      if (e === undefined || e.type === EntryType.ConfChange) break;
+      out.push(e);
+    }
+    const last = out[out.length - 1];
+    if (last !== undefined) log.appliedTo(last.index);
+    return out;
+  }
+
   /** The driver has persisted, sent and applied everything in `rd`. */
   advance(rd: Ready): void {
     if (rd !== this.pending) throw new Error('raft: advance() with a Ready that is not the pending one');

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { basename } from 'node:path';
 import { after, before, test } from 'node:test';
+import { RaftNode } from '../../main/raft/node.js';
 import { MessageType, messageTypeNames, type Entry, type HardState, type Message } from '../../main/raft/types.js';
 import { Storage } from '../../main/storage/storage.js';
 import { Transport } from '../../main/transport/transport.js';
@@ -61,6 +62,11 @@ function watch(): () => void {
       resolve();
     }, basename(this.dir) === slowNode ? 20 : 3)));
   });
+  const restoreEarly = replaceMethod(RaftNode.prototype, 'durableCommitted', (durableCommitted) => function (this: RaftNode) {
+    const entries = durableCommitted.call(this);
+    if (disks.get(this.id)?.pending) appliedWhileSyncing += entries.length;
+    return entries;
+  });
   const restoreSend = replaceMethod(Transport.prototype, 'send', (send) => function (this: Transport, messages: readonly Message[]) {
     if (unchecked.length === 0) queueMicrotask(checkSent); // no write follows: as things stand now
     unchecked.push(...messages);
@@ -68,6 +74,7 @@ function watch(): () => void {
   });
   return () => {
     restoreWrite();
+    restoreEarly();
     restoreSend();
   };
 }
@@ -82,6 +89,8 @@ function check(m: Message): void {
 }
 
 let applied = 0;
+/** Entries handed out for applying while the peer's write of later ones was still syncing. */
+let appliedWhileSyncing = 0;
 let group: PeerGroup;
 
 before(async () => {
@@ -102,7 +111,7 @@ after(async () => {
   restore?.();
 });
 
-test('votes and acknowledgements wait for the sync; a leader replicates before its own; nothing is applied early', async () => {
+test('votes and acknowledgements wait for the sync; a leader replicates before its own; nothing is applied before it is durable', async () => {
   const leader = await group.leader();
   slowNode = group.server((leader + 2) % 3).peer.id;
   const client = new TestClient(group.addresses[(leader + 1) % 3] as string); // the follower path too
@@ -119,4 +128,5 @@ test('votes and acknowledgements wait for the sync; a leader replicates before i
   const leaderId = group.server(leader).peer.id;
   assert.ok((earlyAppends.get(leaderId) ?? 0) > 0, 'the leader sent appends while its own sync was pending');
   assert.ok(applied >= 3, 'every peer applied the writes');
+  assert.ok(appliedWhileSyncing > 0, 'durable committed entries were applied while a later write synced');
 });

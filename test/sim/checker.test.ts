@@ -107,12 +107,15 @@ test('state machine safety: applied entries are the committed log, in order, wit
   c.onApply('n1', ent(2, 1), 1, 3, d);
   assert.deepEqual(kinds(c), []);
   c.onApply('n1', ent(4, 2), 2, 3, d);
-  assert.deepEqual(kinds(c), ['state-machine-safety', 'state-machine-safety']);
+  assert.deepEqual(kinds(c), ['state-machine-safety', 'state-machine-safety', 'state-machine-safety'], 'out of order, beyond commit, not on its disk');
   const e = checker();
   e.onApply('n1', ent(1, 1), 0, 1, disk([1]));
-  e.onApply('n2', ent(1, 1, 'different'), 0, 1, disk([]));
-  e.onApply('n3', ent(1, 2), 0, 1, disk([]));
+  e.onApply('n2', ent(1, 1, 'different'), 0, 1, disk([1]));
+  e.onApply('n3', ent(1, 2), 0, 1, disk([2]));
   assert.deepEqual(kinds(e), ['state-machine-safety', 'state-machine-safety']);
+  const f = checker();
+  f.onApply('n1', ent(1, 1), 0, 1, disk([]));
+  assert.deepEqual(kinds(f), ['state-machine-safety'], 'an entry applied before its write is durable');
 });
 
 test('snapshots: never below applied, consistent with commits and with other states', () => {

@@ -156,7 +156,7 @@ export class Checker {
     if (e.index !== applied + 1) this.fail('state-machine-safety', `${id} applies entry ${e.index} after ${applied}`);
     if (e.index > commit) this.fail('state-machine-safety', `${id} applies entry ${e.index} beyond its commit ${commit}`);
     const own = disk.term(e.index);
-    if (own !== undefined && own !== e.term) this.fail('state-machine-safety', `${id} applies entry ${e.index} of term ${e.term}, but its log has term ${own}`);
+    if (own !== e.term) this.fail('state-machine-safety', `${id} applies entry ${e.index} of term ${e.term}, but its durable log has ${own === undefined ? 'no such entry' : `term ${own}`}`);
     this.checkCommitted(id, e.index, e.term, entryHash(e), disk.hardState.term);
   }
 

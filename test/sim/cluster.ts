@@ -137,7 +137,10 @@ export class Cluster implements Host {
       // A node may have more work after advance (e.g. entries it could not hand out in one batch).
       for (let round = 0; round < 4 && n.raft && n.isActive(this.now); round++) {
         if (!n.writing && n.raft.hasReady()) n.beginReady(this, this.now);
-        if (!n.writeDone(this.now)) break;
+        if (!n.writeDone(this.now)) {
+          n.applyWhileWriting(this);
+          break;
+        }
         n.completeReady(this, crashPlan(n));
       }
       // A removed leader's hand-over (TimeoutNow) goes out before the machine leaves.

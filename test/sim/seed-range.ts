@@ -11,6 +11,7 @@ const mustHappen: readonly StatName[] = [
   'drops', 'dups', 'delaySpikes', 'partitions', 'crashes', 'readyCrashes', 'restarts', 'slowdowns', 'slowDisks',
   'snapshotsSent', 'snapshotsInstalled', 'compactions', 'confChangesApplied', 'transfers',
   'leaderChanges', 'reportedCommitted', 'duplicateApplies', 'readsCompleted', 'sentBeforeWrite', 'sentTailsLost',
+  'appliedWhileWriting',
 ];
 
 export function testSeeds(from: number, count: number): void {

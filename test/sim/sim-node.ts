@@ -1,7 +1,7 @@
 // One simulated machine: a durable disk (MemoryStorage + state machine) and, while it is up, a
 // RaftNode incarnation. processReady follows the Ready contract step by step — persist, send,
 // apply, advance — and can crash the machine between any two of those steps.
-import { splitBeforeSync } from '../../main/peer/early-send.js';
+import { appliesBeforeSync, splitBeforeSync } from '../../main/peer/early-send.js';
 import { RaftNode } from '../../main/raft/node.js';
 import { Role, type ConfState, type Entry, type Message, type NodeId, type RaftConfig, type ReadState, type Ready, type SoftState } from '../../main/raft/types.js';
 import type { Checker } from './checker.js';
@@ -30,6 +30,8 @@ interface PendingWrite {
   /** The term this node led in before taking the Ready (0: it was not leading). */
   readonly ledBefore: number;
   readonly doneAt: number;
+  /** Its committed entries were applied while it was written (applyWhileWriting). */
+  appliedEarly: boolean;
 }
 
 /** What a node needs from the cluster around it. */
@@ -124,7 +126,7 @@ export class SimNode {
     for (const m of order.now) host.send(this, m);
     host.stats.sentBeforeWrite += order.now.length;
     const entriesSent = rd.entries.length > 0 && order.now.some((m) => m.entries.length > 0);
-    this.write = { rd, afterSync: order.afterSync, entriesSent, ledBefore, doneAt: now + this.diskLatency };
+    this.write = { rd, afterSync: order.afterSync, entriesSent, ledBefore, doneAt: now + this.diskLatency, appliedEarly: false };
   }
 
   /** Whether the Ready being written is on disk by step `now`. */
@@ -132,9 +134,28 @@ export class SimNode {
     return this.write !== null && this.write.doneAt <= now;
   }
 
+  /**
+   * While its write runs, a node applies what the peer does then (main/peer/peer.ts,
+   * applyWhileSyncing): the Ready's committed entries if they all precede its new ones, then
+   * any committed entries that earlier writes made durable. The checker holds each against the
+   * disk as it is (nothing of the running write is on it).
+   */
+  applyWhileWriting(host: Host): void {
+    const write = this.write;
+    if (write === null || this.raft === null) return;
+    if (!write.appliedEarly) {
+      if (!appliesBeforeSync(write.rd)) return;
+      for (const e of write.rd.committed) this.apply(host, e, this.raft.status().commit);
+      write.appliedEarly = true;
+    }
+    const entries = this.raft.durableCommitted();
+    for (const e of entries) this.apply(host, e, this.raft.status().commit);
+    host.stats.appliedWhileWriting += entries.length;
+  }
+
   /** Finish the Ready taken by beginReady; `crash` (from the fault scheduler) may end the machine part-way. */
   completeReady(host: Host, crash: CrashPlan | null): void {
-    const { rd, afterSync, ledBefore } = this.write as PendingWrite;
+    const { rd, afterSync, ledBefore, appliedEarly } = this.write as PendingWrite;
     const dies = (stage: CrashStage): boolean => {
       if (crash?.stage !== stage) return false;
       host.crash(this, stage);
@@ -148,7 +169,8 @@ export class SimNode {
     if (dies('before-send')) return;
     for (const m of afterSync.slice(0, upTo('mid-send', afterSync.length))) host.send(this, m);
     if (dies('mid-send') || dies('before-apply')) return;
-    for (const e of rd.committed.slice(0, upTo('mid-apply', rd.committed.length))) this.apply(host, e);
+    const committed = appliedEarly ? [] : rd.committed;
+    for (const e of committed.slice(0, upTo('mid-apply', committed.length))) this.apply(host, e, this.commit);
     if (dies('mid-apply') || dies('before-advance')) return;
     this.finish(host, rd);
   }
@@ -190,8 +212,9 @@ export class SimNode {
     this.maybeCompact(host);
   }
 
-  private apply(host: Host, e: Entry): void {
-    host.checker.onApply(this.id, e, this.sm.applied, this.commit, this.storage);
+  /** `commit`: the commit index this node knows (durable, or learnt while a write runs). */
+  private apply(host: Host, e: Entry, commit: number): void {
+    host.checker.onApply(this.id, e, this.sm.applied, commit, this.storage);
     const result = this.sm.apply(e);
     if (result.change?.type === 'remove' && result.change.node === this.id) this.leaving = true;
     host.onApplied(this, e, result);

@@ -1,14 +1,15 @@
 // Counters of what a run did: faults injected and work performed. The soak report sums them over
 // seeds, and the tests use them to prove that the faults they rely on actually happen.
 // (crashes counts every crash; readyCrashes is the part that struck inside Ready processing;
-// sentTailsLost the crashes that lost a leader's write whose entries had already been sent.)
+// sentTailsLost the crashes that lost a leader's write whose entries had already been sent;
+// appliedWhileWriting the entries a node applied while one of its writes was still running.)
 
 export const statNames = [
   'steps', 'messages', 'delivered', 'drops', 'partitionDrops', 'dups', 'delaySpikes', 'partitions',
   'crashes', 'readyCrashes', 'restarts', 'slowdowns', 'slowDisks', 'weatherChanges', 'snapshotsSent',
   'snapshotsInstalled', 'compactions', 'confChangesProposed', 'confChangesApplied', 'transfers',
   'leaderChanges', 'proposals', 'proposalsDropped', 'reportedCommitted', 'duplicateApplies',
-  'reads', 'readsCompleted', 'sentBeforeWrite', 'sentTailsLost',
+  'reads', 'readsCompleted', 'sentBeforeWrite', 'sentTailsLost', 'appliedWhileWriting',
 ] as const;
 
 export type StatName = (typeof statNames)[number];

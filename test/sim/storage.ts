@@ -66,6 +66,9 @@ export class MemoryStorage {
 
   /** What a restarted node gets back from its disk. */
   initialState(conf: ConfState, applied: number): InitialState {
-    return { hardState: this.hardState, snapshot: this.snapshot, conf, entries: this.entries.slice(), applied };
+    // As main/storage/storage.ts does: what the state machine applied was committed, though the
+    // hard state may not say so yet (entries applied while a write ran, before it recorded the commit).
+    const hardState = { ...this.hardState, commit: Math.max(this.hardState.commit, applied) };
+    return { hardState, snapshot: this.snapshot, conf, entries: this.entries.slice(), applied };
   }
 }

@@ -8,7 +8,7 @@ import {
   EntryType, MessageType, Role, messageTypeNames,
   type Entry, type HardState, type Message, type NodeId, type RaftConfig, type Ready,
 } from '../../../main/raft/types.js';
-import { Network, Solo, config, ent, ids, logOfTerms, seededRandom, stateWith, text } from './harness.js';
+import { Network, Solo, config, ent, ids, logOfTerms, msg, seededRandom, stateWith, text } from './harness.js';
 
 const plain: Partial<RaftConfig> = { preVote: false, checkQuorum: false };
 const conf3 = { voters: ids(3), learners: [] };
@@ -302,4 +302,43 @@ test('ready: the contract checker bites (a Ready that sends a vote before persis
     messages: [{ type: MessageType.VoteResp, from: '2', to: '1', term: 7, logTerm: 0, index: 0, commit: 0, entries: [], reject: false, rejectHint: 0, context: '', snapshot: null }] } satisfies Ready;
   net.onReady?.('2', rd);
   assert.equal(problems.length, 1);
+});
+
+test('durableCommitted: while a Ready syncs, committed entries already stable are handed out once, never its own', () => {
+  const n = restarted({ term: 1, vote: '1', commit: 0 }, logOfTerms(1, 1, 1), 0);
+  n.step(msg({ type: MessageType.App, from: '1', to: '2', term: 1, index: 3, logTerm: 1, entries: [ent(4, 1), ent(5, 1)], commit: 1 }));
+  const syncing = n.ready();
+  assert.deepEqual([syncing.entries.map((e) => e.index), syncing.committed.map((e) => e.index)], [[4, 5], [1]]);
+  assert.deepEqual(n.durableCommitted(), [], 'nothing committed beyond what the syncing Ready hands out');
+  n.step(msg({ type: MessageType.Commit, from: '1', to: '2', term: 1, index: 5, logTerm: 1, commit: 5 }));
+  assert.deepEqual(n.durableCommitted().map((e) => e.index), [2, 3], 'stable and committed; 4 and 5 wait for the sync');
+  assert.deepEqual(n.durableCommitted(), [], 'handed out once');
+  n.advance(syncing);
+  assert.equal(n.status().applied, 3);
+  const next = n.ready();
+  assert.deepEqual(next.committed.map((e) => e.index), [4, 5], 'the rest after the sync, nothing twice');
+  assert.equal(next.hardState?.commit, 5);
+  n.advance(next);
+  assert.equal(n.hasReady(), false);
+});
+
+test('durableCommitted: stops before a membership change, and gives nothing while a snapshot is pending', () => {
+  const cc: Entry = { index: 3, term: 1, type: EntryType.ConfChange, data: encodeConfChange({ type: 'addLearner', node: '4' }) };
+  const n = restarted({ term: 1, vote: '1', commit: 0 }, [ent(1, 1), ent(2, 1), cc, ent(4, 1)], 0);
+  n.step(msg({ type: MessageType.Commit, from: '1', to: '2', term: 1, index: 4, logTerm: 1, commit: 4 }));
+  assert.deepEqual(n.durableCommitted().map((e) => e.index), [1, 2]);
+  assert.deepEqual(n.durableCommitted(), [], 'the conf change waits for a Ready (the core adopts it at advance)');
+  const rd = n.ready();
+  assert.deepEqual(rd.committed.map((e) => e.index), [3, 4]);
+  n.advance(rd);
+  assert.deepEqual(n.status().conf.learners, ['4']);
+
+  const s = restarted({ term: 1, vote: '1', commit: 0 }, logOfTerms(1, 1), 0);
+  const conf = conf3;
+  s.step(msg({ type: MessageType.Snap, from: '1', to: '2', term: 1, snapshot: { meta: { index: 5, term: 1, conf }, data: text('s') } }));
+  assert.deepEqual(s.durableCommitted(), [], 'a snapshot waits to be installed');
+  const withSnap = s.ready();
+  assert.deepEqual(s.durableCommitted(), [], 'nor while the Ready installing it syncs');
+  s.advance(withSnap);
+  assert.equal(s.status().applied, 5);
 });
