@@ -63,10 +63,14 @@ function assertReplicasAgree(replicas: Map<string, ReplicaContents>, acked: read
 /**
  * Waits for every running peer to catch up, then stops all and reads the replicas. Gracefully
  * (SIGTERM): a peer commits its applies to chat.db a few milliseconds later, so a SIGKILL now
- * would leave them to be applied again at the next start, not in the file read here.
+ * would leave them to be applied again at the next start, not in the file read here. Followers
+ * first: a leader stopping hands leadership over, and a new leader's first entry would reach
+ * some replicas and not others if they were stopping at the same time.
  */
 async function settleAndRead(cluster: TestCluster): Promise<Map<string, ReplicaContents>> {
   await cluster.converged();
+  const leader = (await cluster.leader()).id;
+  await Promise.all(cluster.group.runningIds().filter((id) => id !== leader).map((id) => cluster.group.kill(id, 'SIGTERM')));
   await cluster.group.stopAll('SIGTERM');
   return cluster.replicas();
 }
