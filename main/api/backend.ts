@@ -38,7 +38,7 @@ export class ChatBackend {
   readonly timeline: LeaderTimeline;
   readonly log: Logger;
   /** For writes sent without a request id: one client identity per backend, its own counter. */
-  private readonly clientId = `api-${randomBytes(12).toString('base64url')}`;
+  private clientId = ownClientId();
   private seq = 0;
 
   constructor(readonly peer: Peer, private readonly options: ChatBackendOptions = {}) {
@@ -103,7 +103,21 @@ export class ChatBackend {
 
   /** Prepares a request, proposes it and resolves once applied here; a refusal throws. */
   async write<T extends CommandType>(request: Extract<ChatRequest, { t: T }>, options: WriteOptions = {}): Promise<Written<T>> {
-    const client = options.request === undefined ? { clientId: this.clientId, seq: ++this.seq } : checkRequestId(options.request);
+    if (options.request !== undefined) return this.propose(request, checkRequestId(options.request));
+    try {
+      return await this.propose(request, { clientId: this.clientId, seq: ++this.seq });
+    } catch (err) {
+      if (!(err instanceof ChatApiError && err.code === 'request-expired')) throw err;
+      // This backend's own session expired (main/chat/sessions.ts: it wrote nothing while the
+      // group wrote a million entries). The command was refused, not applied, so it goes again
+      // as the first of a new session.
+      this.clientId = ownClientId();
+      this.seq = 0;
+      return this.propose(request, { clientId: this.clientId, seq: ++this.seq });
+    }
+  }
+
+  private async propose<T extends CommandType>(request: Extract<ChatRequest, { t: T }>, client: RequestId): Promise<Written<T>> {
     const command = await prepareCommand(request, client, this.options);
     const outcome = await this.peer.write(command);
     if (!outcome.result.ok) throw refusal(outcome.result.code, outcome.result.message);
@@ -125,6 +139,10 @@ export class ChatBackend {
     if (account === null) throw expired();
     return { account, tokenHash };
   }
+}
+
+function ownClientId(): string {
+  return `api-${randomBytes(12).toString('base64url')}`;
 }
 
 function checkRequestId(request: RequestId): RequestId {

@@ -10,7 +10,7 @@ import { decodeCommand, errorResult, peekHeader, type ChatResult, type Command, 
 import { ChatError } from './errors.js';
 import { Handlers, singleWriteCommands } from './handlers.js';
 import { MemberRows } from './members.js';
-import { ClientSessions } from './sessions.js';
+import { ClientSessions, defaultSessionLimits, type SessionLimits } from './sessions.js';
 
 export interface AppliedCommand {
   readonly index: number;
@@ -34,9 +34,9 @@ export class ChatMachine {
   private readonly runInSavepoint: (cmd: Command, index: number) => CommandValues[keyof CommandValues];
   private position: AppliedPosition;
 
-  constructor(db: Db) {
+  constructor(db: Db, limits: SessionLimits = defaultSessionLimits) {
     this.appliedIndex = new AppliedIndex(db);
-    this.sessions = new ClientSessions(db);
+    this.sessions = new ClientSessions(db, limits);
     this.handlers = new Handlers(db);
     this.members = new MemberRows(db);
     this.applyAll = db.transaction((entries: readonly Entry[]) => this.applyInTransaction(entries));
@@ -79,8 +79,10 @@ export class ChatMachine {
         throw new Error(`chat: entry ${entry.index} handed to apply after ${previous}: each entry applies once, in order`);
       }
       previous = entry.index;
-      if (entry.type === EntryType.Normal && entry.data.length > 0) results.push(this.applyEntry(entry));
-      else if (entry.type === EntryType.ConfChange) this.applyConfChange(entry);
+      if (entry.type === EntryType.Normal && entry.data.length > 0) {
+        results.push(this.applyEntry(entry));
+        this.sessions.expire(entry.index);
+      } else if (entry.type === EntryType.ConfChange) this.applyConfChange(entry);
     }
     const last = entries[entries.length - 1] as Entry;
     this.appliedIndex.set(last.index, last.term);
@@ -111,12 +113,9 @@ export class ChatMachine {
     const base = { index: entry.index, clientId: cmd.c, seq: cmd.s, command: cmd };
     const session = this.sessions.lookup(cmd.c, cmd.s);
     if (session.kind === 'duplicate') return { ...base, result: session.result, duplicate: true };
-    if (session.kind === 'expired') {
-      const expired = new ChatError('session-expired', `command ${cmd.s} of client ${cmd.c} is too old to tell whether it was applied`);
-      return { ...base, result: errorResult(expired), duplicate: false };
-    }
+    if (session.kind === 'expired') return { ...base, result: errorResult(new ChatError('session-expired', session.message)), duplicate: false };
     const result = this.execute(cmd, entry.index);
-    this.sessions.record(cmd.c, cmd.s, result, session.maxSeq);
+    this.sessions.record(cmd.c, cmd.s, result, session.maxSeq, entry.index);
     return { ...base, result, duplicate: false };
   }
 

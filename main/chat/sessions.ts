@@ -1,20 +1,40 @@
 // Client sessions (Raft thesis §6.3): a command is identified by (client id, sequence number).
 // The results of each client's last `sessionWindow` commands are kept, so a retry of any of
 // them returns the first result; an older retry is refused rather than applied again.
+//
+// Results also expire: once the log is `resultsKeptFor` entries past the command that made one,
+// it goes (oldest first, a few per applied command), so the table is bounded by the log's recent
+// history however many clients come and go. The clock is the log index, which every replica
+// agrees on; the peers' wall clocks (commands carry them) need not, and one wrong clock must not
+// expire everyone. A client whose results have all expired is unknown again: sequence numbers
+// 1..sessionWindow start a new session (a new client's first commands may arrive in any order),
+// a higher one is refused, and the client must go on under a new id, because whatever it sends
+// may be a retry of a command that was applied.
 import type { Db } from '../storage/sqlite.js';
 import type { ChatResult } from './commands.js';
 
 /** How many commands one client may have in flight without risking "session-expired". */
 export const sessionWindow = 128;
+
+export interface SessionLimits {
+  /** A result expires once the log is this many entries past the command that made it. */
+  readonly resultsKeptFor: number;
+}
+
+/** A million entries: over a day of a group writing ten a second; the retry horizon clients count on. */
+export const defaultSessionLimits: SessionLimits = { resultsKeptFor: 1_000_000 };
+
 /** Old results are deleted once per this many sequence numbers, not after every command. */
 const evictEvery = 32;
+/** Expired results deleted per applied command: more than the one a command adds, so expiry keeps up. */
+const expirePerCommand = 2;
 /** Clients whose highest sequence number is kept in memory; past it the cache starts again. */
 const cachedClients = 4_096;
 
 export type SessionLookup =
   | { readonly kind: 'new'; readonly maxSeq: number }
   | { readonly kind: 'duplicate'; readonly result: ChatResult }
-  | { readonly kind: 'expired' };
+  | { readonly kind: 'expired'; readonly message: string };
 
 export class ClientSessions {
   private readonly stmts;
@@ -25,32 +45,50 @@ export class ClientSessions {
    */
   private readonly maxSeqs = new Map<string, number>();
 
-  constructor(db: Db) {
+  constructor(db: Db, private readonly limits: SessionLimits = defaultSessionLimits) {
     this.stmts = {
       maxSeq: db.prepare<[string], number | null>('SELECT max(seq) FROM client_results WHERE client_id = ?').pluck(),
       result: db.prepare<[string, number], string>('SELECT result FROM client_results WHERE client_id = ? AND seq = ?').pluck(),
-      record: db.prepare<[string, number, string]>('INSERT INTO client_results (client_id, seq, result) VALUES (?, ?, ?)'),
+      record: db.prepare<[string, number, string, number]>('INSERT INTO client_results (client_id, seq, result, log_index) VALUES (?, ?, ?, ?)'),
       evict: db.prepare<[string, number]>('DELETE FROM client_results WHERE client_id = ? AND seq <= ?'),
+      expire: db.prepare<[number], string>(`
+        DELETE FROM client_results WHERE (client_id, seq) IN (
+          SELECT client_id, seq FROM client_results WHERE log_index > 0 AND log_index <= ? ORDER BY log_index LIMIT ${expirePerCommand}
+        ) RETURNING client_id`).pluck(),
     };
   }
 
   lookup(clientId: string, seq: number): SessionLookup {
     const max = this.maxSeq(clientId);
-    if (seq > max) return { kind: 'new', maxSeq: max };
+    if (seq > max) {
+      if (max === 0 && seq > sessionWindow) {
+        return { kind: 'expired', message: `client ${clientId} has no session here (it expired, or never began at a sequence number of 1 to ${sessionWindow}): go on with a new client id` };
+      }
+      return { kind: 'new', maxSeq: max };
+    }
     const result = this.stmts.result.get(clientId, seq);
     if (result !== undefined) return { kind: 'duplicate', result: JSON.parse(result) as ChatResult };
-    return seq <= max - sessionWindow ? { kind: 'expired' } : { kind: 'new', maxSeq: max };
+    if (seq <= max - sessionWindow) return { kind: 'expired', message: `command ${seq} of client ${clientId} is too old to tell whether it was applied` };
+    return { kind: 'new', maxSeq: max };
   }
 
-  /** Stores the result of a new command; `maxSeq` is what lookup() returned. */
-  record(clientId: string, seq: number, result: ChatResult, maxSeq: number): void {
-    this.stmts.record.run(clientId, seq, JSON.stringify(result));
+  /** Stores the result of a new command applied at `index`; `maxSeq` is what lookup() returned. */
+  record(clientId: string, seq: number, result: ChatResult, maxSeq: number, index: number): void {
+    this.stmts.record.run(clientId, seq, JSON.stringify(result), index);
     if (seq <= maxSeq) return;
     this.maxSeqs.set(clientId, seq);
     // Whenever the sequence crosses a multiple of evictEvery (deterministic: every replica
     // deletes at the same command). A result kept a little longer still answers its retry.
     // The newest result always stays, so the maximum can be read back from client_results.
     if (Math.floor(seq / evictEvery) > Math.floor(maxSeq / evictEvery)) this.stmts.evict.run(clientId, seq - sessionWindow);
+  }
+
+  /** Deletes the oldest results the log at `index` has left `resultsKeptFor` entries behind (a few). */
+  expire(index: number): void {
+    const upTo = index - this.limits.resultsKeptFor;
+    if (upTo <= 0) return;
+    // Their clients' maxima are read again (the newest result may be among those gone).
+    for (const clientId of this.stmts.expire.all(upTo)) this.maxSeqs.delete(clientId);
   }
 
   /** Call when the transaction that recorded results rolls back: the cache may be ahead of it. */

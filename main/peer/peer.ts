@@ -10,6 +10,7 @@ import { ChatMachine, type AppliedCommand } from '../chat/machine.js';
 import { MemberRows } from '../chat/members.js';
 import { chatSchema } from '../chat/migrations/index.js';
 import { ChatQueries } from '../chat/queries.js';
+import type { SessionLimits } from '../chat/sessions.js';
 import { decodeConfChange } from '../raft/confchange.js';
 import { RaftNode } from '../raft/node.js';
 import {
@@ -76,6 +77,11 @@ export interface PeerOptions {
   readonly lazyApplyMs?: number;
   /** How long a leader may wait before telling idle followers a new commit index (default 2 ms). */
   readonly commitNoticeMs?: number;
+  /**
+   * How long client results are kept (main/chat/sessions.ts). The same on every member of a
+   * group, or their replicas differ: only tests change it.
+   */
+  readonly sessionLimits?: SessionLimits;
 }
 
 export interface WriteOutcome {
@@ -172,6 +178,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   private scheduled = false;
   /** The sync of the Ready being handled; the next Ready waits for it (one in flight). */
   private syncing: Promise<void> | null = null;
+  private readonly sessionLimits: SessionLimits | undefined;
   /** The syncing Ready's committed entries were applied before its sync: later ones may follow. */
   private appliedAhead = false;
   /** A snapshot recorded at this index waits for the core to have applied it (0: none). */
@@ -200,10 +207,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.pins = new Map(Object.entries(book.pins));
     this.log = opts.logger ?? silentLogger;
     this.tls = opts.tls;
+    this.sessionLimits = opts.sessionLimits;
     this.onFatal = opts.onFatal ?? ((err) => setImmediate(() => { throw err; }));
     this.lazyApply = new DeferredRun(opts.lazyApplyMs ?? defaultLazyApplyMs, lazyApplyEntries, () => this.applyLater());
     this.commitNotice = new DeferredRun(opts.commitNoticeMs ?? defaultCommitNoticeMs, Infinity, () => this.receive(() => this.node.flushCommitNotices()));
-    this.machine = new ChatMachine(storage.stateDb);
+    this.machine = new ChatMachine(storage.stateDb, opts.sessionLimits);
     this.chatQueries = new ChatQueries(storage.stateDb);
     this.memberRows = new MemberRows(storage.stateDb);
   }
@@ -421,7 +429,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     const context = encodeMemberContext({ addresses: address === undefined ? [] : [address], fingerprint: this.tls.fingerprint });
     const now = Date.now();
     this.pinning = true;
-    this.write({ c: `pin:${this.id}`.slice(0, 64), s: now, at: now, t: 'pinMember', node: this.id, context })
+    // A one-shot client per attempt: a new session begins at sequence 1 (main/chat/sessions.ts).
+    this.write({ c: `pin:${now}:${this.id}`.slice(0, 64), s: 1, at: now, t: 'pinMember', node: this.id, context })
       .catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'pinning this node\'s certificate failed; retrying'))
       .finally(() => { this.pinning = false; });
   }
@@ -678,7 +687,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   private installSnapshot(rd: Ready): void {
     this.dropApplyQueue(); // all below the snapshot (it lies past our commit index), which replaces them
     this.storage.installSnapshot(rd.snapshot as NonNullable<Ready['snapshot']>);
-    this.machine = new ChatMachine(this.storage.stateDb);
+    this.machine = new ChatMachine(this.storage.stateDb, this.sessionLimits);
     this.chatQueries = new ChatQueries(this.storage.stateDb);
     this.memberRows = new MemberRows(this.storage.stateDb);
   }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { encodeCommand, type Command } from '../../main/chat/commands.js';
+import { encodeCommand, type ChatResult, type Command } from '../../main/chat/commands.js';
 import { singleWriteCommands } from '../../main/chat/handlers.js';
 import { chatSchema } from '../../main/chat/migrations/index.js';
-import { sessionWindow } from '../../main/chat/sessions.js';
+import { sessionWindow, type SessionLimits } from '../../main/chat/sessions.js';
 import { encodeConfChange } from '../../main/raft/confchange.js';
 import { EntryType } from '../../main/raft/types.js';
 import { openDatabase } from '../../main/storage/sqlite.js';
@@ -105,8 +105,10 @@ describe('exactly once', () => {
     v4.close();
     const db = openDatabase(path, chatSchema);
     t.after(() => db.close());
-    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE name LIKE 'client_%' ORDER BY name").pluck().all();
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'client_%' ORDER BY name").pluck().all();
     assert.deepEqual(tables, ['client_results']);
+    const positions = db.prepare('SELECT DISTINCT log_index FROM client_results').pluck().all();
+    assert.deepEqual(positions, [0], 'v6: results from before it have no log position (left out of expiry)');
     const r = new ChatReplica(db, 'old-client');
     const pin = (s: number): Command => ({ c: 'old-client', s, at: 0, t: 'pinMember', node: `n${s}`, context: 'c' });
     const [retry, expired, next] = r.applyCommands([pin(330), pin(199), pin(331)]);
@@ -121,6 +123,60 @@ describe('exactly once', () => {
     const b = { ...a, c: 'another-client' };
     assert.deepEqual(r.applyCommands([a, b]).map((x) => x.duplicate), [false, false]);
     assert.equal(messageCount(r), 2);
+  });
+});
+
+describe('session expiry (results expire by log position)', () => {
+  const limits = { resultsKeptFor: 10 };
+  const results = (r: ChatReplica) => r.db.prepare('SELECT count(*) FROM client_results').pluck().get() as number;
+  const code = (applied: { result: ChatResult } | undefined) => (applied?.result.ok === false ? applied.result.code : 'ok');
+
+  test('a result answers retries until the log is resultsKeptFor entries past it; then its client is told its session is gone', async (t) => {
+    const r = ChatReplica.open(t, 'test-client', limits);
+    const alice = await r.account('alice');
+    const bob = await r.account('bob');
+    const other = async (seq: number, text: string) => ({ ...(await r.prepare({ t: 'sendDirect', actor: alice, to: bob, text }, seq)), c: 'other' });
+    const first = await other(1, 'first');
+    const jump = await other(200, 'jump'); // a known client may skip ahead
+    r.applyCommands([first, jump]); // indexes 3 and 4
+    while (r.machine.applied().index < 13) await r.ok({ t: 'createChannel', actor: alice, name: `c${r.machine.applied().index}` });
+    const [retry] = r.applyCommands([jump]); // index 14: the result at 4 is 10 behind, and just kept
+    assert.deepEqual([retry?.duplicate, code(retry)], [true, 'ok']);
+    await r.ok({ t: 'createChannel', actor: alice, name: 'later' }); // index 15: 3 and 4 expire
+    const [late, next] = r.applyCommands([jump, await other(201, 'next')]);
+    for (const refused of [late, next]) {
+      assert.equal(code(refused), 'session-expired');
+      assert.match(refused?.result.ok === false ? refused.result.message : '', /client other has no session here .*new client id/);
+    }
+    assert.equal(messageCount(r), 2, 'nothing applied twice');
+  });
+
+  test('a client the group does not know begins with a sequence number of 1 to sessionWindow', (t) => {
+    const r = ChatReplica.open(t, 'fresh', limits);
+    const pin = (c: string, s: number): Command => ({ c, s, at: 0, t: 'pinMember', node: `${c}-${s}`, context: 'c' });
+    const [tooHigh, highest, lowest] = r.applyCommands([pin('a', sessionWindow + 1), pin('b', sessionWindow), pin('c', 1)]);
+    assert.deepEqual([code(tooHigh), code(highest), code(lowest)], ['session-expired', 'ok', 'ok']);
+  });
+
+  test('the table stays bounded however many clients come and go; rows from before v6 are left alone', (t) => {
+    const r = ChatReplica.open(t, 'one-shot', limits);
+    r.db.prepare('INSERT INTO client_results (client_id, seq, result) VALUES (?, ?, ?)').run('legacy', 7, '{"ok":true,"value":{}}');
+    const pin = (c: string): Command => ({ c, s: 1, at: 0, t: 'pinMember', node: c, context: 'c' });
+    for (let i = 0; i < 200; i += 20) r.applyCommands(Array.from({ length: 20 }, (_, j) => pin(`one-shot-${i + j}`)));
+    assert.equal(results(r), limits.resultsKeptFor + 1, 'the last resultsKeptFor results and the legacy row');
+    const kept = r.db.prepare('SELECT min(log_index) FROM client_results WHERE log_index > 0').pluck().get();
+    assert.equal(kept, 200 - limits.resultsKeptFor + 1);
+    const [legacyRetry] = r.applyCommands([{ ...pin('legacy'), s: 7 }]);
+    assert.equal(legacyRetry?.duplicate, true);
+  });
+
+  test('a client whose every result expired is read again, not remembered from the cache', (t) => {
+    const r = ChatReplica.open(t, 'x', limits);
+    const pin = (c: string, s: number): Command => ({ c, s, at: 0, t: 'pinMember', node: `${c}-${s}`, context: 'c' });
+    r.applyCommands([pin('gone', 1), pin('gone', 150)]);
+    r.applyCommands(Array.from({ length: 12 }, (_, i) => pin('busy', i + 1))); // the machine has 'gone' cached at 150
+    const [after] = r.applyCommands([pin('gone', 151)]);
+    assert.equal(code(after), 'session-expired', 'had the cache kept 150, 151 would have been applied as new');
   });
 });
 
@@ -202,10 +258,16 @@ describe('determinism', () => {
     return log;
   }
 
-  test('two replicas fed the same log in different batches end with identical tables', async (t) => {
+  for (const limits of [undefined, { resultsKeptFor: 64 }]) {
+    test(`two replicas fed the same log in different batches end with identical tables${limits ? ' (results expiring)' : ''}`, async (t) => {
+      await sameTables(t, limits);
+    });
+  }
+
+  async function sameTables(t: TestContext, limits: SessionLimits | undefined): Promise<void> {
     const log = await preparedLog(t, 42);
-    const a = ChatReplica.open(t);
-    const b = ChatReplica.open(t);
+    const a = ChatReplica.open(t, undefined, limits);
+    const b = ChatReplica.open(t, undefined, limits);
     const random = seededRandom(7);
     for (let i = 0; i < log.length; ) {
       const n = 1 + Math.floor(random() * 50);
@@ -223,7 +285,7 @@ describe('determinism', () => {
     assert.equal(a.hash(), b.hash());
     b.applyData([new Uint8Array(0)]);
     assert.notEqual(a.hash(), b.hash(), 'the hash sees the applied index');
-  });
+  }
 
   test('the hash tells different contents apart', async (t) => {
     const { r, alice, bob } = await pair(t);

@@ -7,6 +7,7 @@ import { ChatMachine, type AppliedCommand } from '../../main/chat/machine.js';
 import { chatSchema } from '../../main/chat/migrations/index.js';
 import { prepareCommand, type ChatRequest } from '../../main/chat/prepare.js';
 import { ChatQueries } from '../../main/chat/queries.js';
+import type { SessionLimits } from '../../main/chat/sessions.js';
 import { EntryType, type Entry } from '../../main/raft/types.js';
 import { canonicalHash } from '../../main/storage/hash.js';
 import { openDatabase, type Db } from '../../main/storage/sqlite.js';
@@ -21,15 +22,15 @@ export class ChatReplica {
   private seq = 0;
   private clock = 1_700_000_000_000;
 
-  constructor(readonly db: Db, readonly clientId = 'test-client') {
-    this.machine = new ChatMachine(db);
+  constructor(readonly db: Db, readonly clientId = 'test-client', limits?: SessionLimits) {
+    this.machine = new ChatMachine(db, limits);
     this.queries = new ChatQueries(db);
   }
 
-  static open(t: TestContext, clientId?: string): ChatReplica {
+  static open(t: TestContext, clientId?: string, limits?: SessionLimits): ChatReplica {
     const db = openDatabase(join(tempDir(t, 'quorum-chat-'), 'chat.db'), chatSchema);
     t.after(() => db.close());
-    return new ChatReplica(db, clientId);
+    return new ChatReplica(db, clientId, limits);
   }
 
   /** Prepares a request as the accepting peer would (fresh sequence number, test clock). */

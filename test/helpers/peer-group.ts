@@ -6,6 +6,7 @@ import { freePorts } from './ports.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPeerServer, type PeerServer } from '../../main/api/peer-server.js';
+import type { SessionLimits } from '../../main/chat/sessions.js';
 import { groupTls, writeGroupConfig } from '../../main/peer/group-files.js';
 import { membershipHandlers } from '../../main/peer/join.js';
 import type { PeerTiming } from '../../main/peer/peer.js';
@@ -30,6 +31,8 @@ export interface GroupOptions {
   readonly lazyApplyMs?: number;
   /** PeerOptions.commitNoticeMs for every peer. */
   readonly commitNoticeMs?: number;
+  /** PeerOptions.sessionLimits for every peer. */
+  readonly sessionLimits?: SessionLimits;
 }
 
 async function tlsFor(dataDir: string, secret: Buffer, id: string): Promise<PeerTls> {
@@ -53,7 +56,7 @@ export class PeerGroup {
       tls: options.secret === undefined ? undefined : await tlsFor(join(dir, id), options.secret, id),
       membership: options.membership === true ? membershipHandlers : undefined,
       onFatal: options.onFatal === undefined ? undefined : (err: Error) => options.onFatal?.(id, err),
-      lazyApplyMs: options.lazyApplyMs, commitNoticeMs: options.commitNoticeMs,
+      lazyApplyMs: options.lazyApplyMs, commitNoticeMs: options.commitNoticeMs, sessionLimits: options.sessionLimits,
     })));
     const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const group = new PeerGroup(servers, addresses, dir);

@@ -117,3 +117,29 @@ test('kick wakes an idle sender', async () => {
   await sender.stop();
   await done;
 });
+
+test('an expired session: an item on its first try goes again under a new client id; a retried one fails', async () => {
+  let n = 0;
+  const outbox = new Outbox(new MemoryStorage(), 'alice', () => `cid-${++n}`);
+  outbox.add({ kind: 'direct', to: 'bob' }, 'retried', 1);
+  outbox.add({ kind: 'direct', to: 'bob' }, 'first try', 2);
+  const expired = new ChatApiError('request-expired', 'client cid-1 has no session here');
+  const sends: string[] = [];
+  const replies: (ChatApiError | SendResult)[] = [new ChatApiError('unavailable', 'down'), expired, expired, ok(9)];
+  const sender = new OutboxSender({
+    outbox,
+    send: async (item) => {
+      sends.push(`${item.text} ${item.request.clientId}:${item.request.seq}`);
+      const reply = replies.shift() as ChatApiError | SendResult;
+      if (reply instanceof ChatApiError) throw reply;
+      return reply;
+    },
+  });
+  assert.equal(await sender.step(), 'retry'); // 'retried' may have been applied before its reply was lost
+  assert.equal(await sender.step(), 'failed'); // so an expired session cannot tell: failed, not sent again
+  assert.equal(await sender.step(), 'retry'); // 'first try' was never applied: renewed
+  assert.equal(await sender.step(), 'sent');
+  assert.deepEqual(sends, ['retried cid-1:1', 'retried cid-1:1', 'first try cid-1:2', 'first try cid-2:1']);
+  assert.deepEqual(outbox.items().map((i) => [i.text, i.state, i.error?.code]), [['retried', 'failed', 'request-expired']]);
+  assert.deepEqual(outbox.add({ kind: 'direct', to: 'bob' }, 'later', 3).request, { clientId: 'cid-2', seq: 2 }, 'later items use the new id');
+});

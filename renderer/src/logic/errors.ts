@@ -26,7 +26,7 @@ export function friendlyError(err: unknown, ctx: ErrorContext = {}): string {
     case 'not-logged-in': return 'Please log in again';
     case 'bad-token': return 'Your session has ended; please log in again';
     case 'forbidden': return 'You are not allowed to do that';
-    case 'request-expired': return 'This message was too old to retry safely';
+    case 'request-expired': return 'Could not tell whether this message was sent (its retry came too late): check the conversation before sending it again';
     case 'no-quorum': return 'The group has no quorum right now; try again when more peers are back';
     case 'timeout': return 'The group did not answer in time; try again';
     case 'unavailable': return 'Your peer is not reachable right now';

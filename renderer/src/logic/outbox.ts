@@ -47,6 +47,10 @@ export function randomClientId(): string {
   return 'ui-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+function requestKey(request: RequestId): string {
+  return `${request.clientId}:${request.seq}`;
+}
+
 export function targetKey(target: OutboxTarget): string {
   return target.kind === 'direct' ? `@${target.to}` : `#${target.channel}`;
 }
@@ -78,16 +82,25 @@ export class Outbox {
 
   /** Adds a message with the next request id (1, 2, 3... per persisted client id). */
   add(target: OutboxTarget, text: string, now: number): OutboxItem {
-    const client = this.client();
-    const seq = client.seq + 1;
-    writeJson(this.storage, this.clientKey, { clientId: client.clientId, seq } satisfies ClientState);
-    const request: RequestId = { clientId: client.clientId, seq };
+    const request = this.nextRequest(this.client());
     const item: OutboxItem = {
-      key: `${request.clientId}:${request.seq}`, request, target, text, createdAt: now,
+      key: requestKey(request), request, target, text, createdAt: now,
       state: 'pending', attempts: 0, error: null,
     };
     this.save([...this.items(), item]);
     return item;
+  }
+
+  /**
+   * The group no longer knows this outbox's client id (its session expired while this outbox
+   * was away, see main/chat/sessions.ts): later items go under a new one, and `key`, refused
+   * on its first try and so never applied, gets the first request id of it. Returns its new key.
+   */
+  renew(key: string): string {
+    const request = this.nextRequest({ clientId: this.newClientId(), seq: 0 });
+    const renewed = requestKey(request);
+    this.save(this.items().map((i) => (i.key === key ? { ...i, key: renewed, request, error: null } : i)));
+    return renewed;
   }
 
   /** The first pending item (the sender's next), if any. */
@@ -117,6 +130,12 @@ export class Outbox {
 
   notify(): void {
     for (const l of [...this.listeners]) l();
+  }
+
+  private nextRequest(client: ClientState): RequestId {
+    const seq = client.seq + 1;
+    writeJson(this.storage, this.clientKey, { clientId: client.clientId, seq } satisfies ClientState);
+    return { clientId: client.clientId, seq };
   }
 
   private client(): ClientState {
@@ -205,6 +224,10 @@ export class OutboxSender {
       return 'sent';
     } catch (err) {
       const error = errorInfo(err);
+      if (error.code === 'request-expired' && item.attempts === 0) {
+        outbox.renew(item.key); // its first try: certainly not applied, so it may go again
+        return 'retry';
+      }
       if (isTransient(err)) {
         outbox.update(item.key, { attempts: item.attempts + 1, error });
         return 'retry';
