@@ -79,10 +79,9 @@ export class ChatMachine {
         throw new Error(`chat: entry ${entry.index} handed to apply after ${previous}: each entry applies once, in order`);
       }
       previous = entry.index;
-      if (entry.type === EntryType.Normal && entry.data.length > 0) {
-        results.push(this.applyEntry(entry));
-        this.sessions.expire(entry.index);
-      } else if (entry.type === EntryType.ConfChange) this.applyConfChange(entry);
+      if (entry.type === EntryType.Normal && entry.data.length > 0) results.push(this.applyEntry(entry));
+      else if (entry.type === EntryType.ConfChange) this.applyConfChange(entry);
+      this.sessions.expire(entry.index); // at every entry, of any kind: the same on every replica
     }
     const last = entries[entries.length - 1] as Entry;
     this.appliedIndex.set(last.index, last.term);

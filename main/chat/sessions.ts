@@ -3,7 +3,7 @@
 // them returns the first result; an older retry is refused rather than applied again.
 //
 // Results also expire: once the log is `resultsKeptFor` entries past the command that made one,
-// it goes (oldest first, a few per applied command), so the table is bounded by the log's recent
+// it goes (oldest first, in batches every `expireEvery` entries), so the table is bounded by the log's recent
 // history however many clients come and go. The clock is the log index, which every replica
 // agrees on; the peers' wall clocks (commands carry them) need not, and one wrong clock must not
 // expire everyone. A client whose results have all expired is unknown again: sequence numbers
@@ -26,8 +26,11 @@ export const defaultSessionLimits: SessionLimits = { resultsKeptFor: 1_000_000 }
 
 /** Old results are deleted once per this many sequence numbers, not after every command. */
 const evictEvery = 32;
-/** Expired results deleted per applied command: more than the one a command adds, so expiry keeps up. */
-const expirePerCommand = 2;
+/**
+ * Expired results are deleted at every entry whose index is a multiple of this, up to twice as
+ * many as there were entries since (each adds one result at most), so expiry keeps up.
+ */
+export const expireEvery = 64;
 /** Clients whose highest sequence number is kept in memory; past it the cache starts again. */
 const cachedClients = 4_096;
 
@@ -53,7 +56,7 @@ export class ClientSessions {
       evict: db.prepare<[string, number]>('DELETE FROM client_results WHERE client_id = ? AND seq <= ?'),
       expire: db.prepare<[number], string>(`
         DELETE FROM client_results WHERE (client_id, seq) IN (
-          SELECT client_id, seq FROM client_results WHERE log_index > 0 AND log_index <= ? ORDER BY log_index LIMIT ${expirePerCommand}
+          SELECT client_id, seq FROM client_results WHERE log_index > 0 AND log_index <= ? ORDER BY log_index LIMIT ${2 * expireEvery}
         ) RETURNING client_id`).pluck(),
     };
   }
@@ -83,10 +86,10 @@ export class ClientSessions {
     if (Math.floor(seq / evictEvery) > Math.floor(maxSeq / evictEvery)) this.stmts.evict.run(clientId, seq - sessionWindow);
   }
 
-  /** Deletes the oldest results the log at `index` has left `resultsKeptFor` entries behind (a few). */
+  /** At every expireEvery-th entry: deletes results the log at `index` has left `resultsKeptFor` entries behind. */
   expire(index: number): void {
     const upTo = index - this.limits.resultsKeptFor;
-    if (upTo <= 0) return;
+    if (index % expireEvery !== 0 || upTo <= 0) return;
     // Their clients' maxima are read again (the newest result may be among those gone).
     for (const clientId of this.stmts.expire.all(upTo)) this.maxSeqs.delete(clientId);
   }

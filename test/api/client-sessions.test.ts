@@ -1,9 +1,10 @@
 // Exactly-once sessions through the API when results expire (main/chat/sessions.ts), on a group
-// that keeps them for only 20 log entries: a peer's own client, idle while the group wrote more
+// that keeps them for only 20 log entries (and up to expireEvery more): a peer's own client, idle while the group wrote more
 // than that, is told its session is gone and goes on under a new id, writing each message once.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { SendResult } from '../../common/chat-api.js';
+import { expireEvery } from '../../main/chat/sessions.js';
 import type { AppliedBatch } from '../../main/peer/peer.js';
 import { PeerGroup } from '../helpers/peer-group.js';
 
@@ -26,7 +27,10 @@ test("a peer's own client whose session expired goes on under a new id; nothing 
   await busy.register('bob', 'correct horse');
   await busy.login('bob', 'correct horse');
   // Past sessionWindow (128) sequence numbers, an unknown client can no longer be taken for a new one.
-  for (let i = 0; i < 130; i++) await quiet.sendDirect('bob', `before ${i}`);
+  let lastQuiet = 0;
+  for (let i = 0; i < 130; i++) lastQuiet = (await quiet.sendDirect('bob', `before ${i}`)).appliedIndex;
+  // Expiry runs at multiples of expireEvery: the first at least resultsKeptFor past the last result.
+  const expiredBy = Math.ceil((lastQuiet + resultsKeptFor) / expireEvery) * expireEvery;
   const clients: string[] = [];
   const watch = ({ results }: AppliedBatch) => {
     for (const r of results) if (r.command?.t === 'sendDirect' && r.command.text === 'after') clients.push(`${r.clientId} ${r.result.ok ? 'ok' : r.result.code}`);
@@ -35,7 +39,7 @@ test("a peer's own client whose session expired goes on under a new id; nothing 
   peer.on('applied', watch);
   let sent: SendResult | undefined;
   try {
-    for (let i = 0; i < resultsKeptFor + 5; i++) await busy.sendDirect('alice', `meanwhile ${i}`);
+    for (let i = 0, at = 0; at < expiredBy; i++) at = (await busy.sendDirect('alice', `meanwhile ${i}`)).appliedIndex;
     sent = await quiet.sendDirect('bob', 'after');
   } finally {
     peer.off('applied', watch);

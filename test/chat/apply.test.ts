@@ -4,7 +4,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { encodeCommand, type ChatResult, type Command } from '../../main/chat/commands.js';
 import { singleWriteCommands } from '../../main/chat/handlers.js';
 import { chatSchema } from '../../main/chat/migrations/index.js';
-import { sessionWindow, type SessionLimits } from '../../main/chat/sessions.js';
+import { expireEvery, sessionWindow, type SessionLimits } from '../../main/chat/sessions.js';
 import { encodeConfChange } from '../../main/raft/confchange.js';
 import { EntryType } from '../../main/raft/types.js';
 import { openDatabase } from '../../main/storage/sqlite.js';
@@ -127,23 +127,28 @@ describe('exactly once', () => {
 });
 
 describe('session expiry (results expire by log position)', () => {
-  const limits = { resultsKeptFor: 10 };
   const results = (r: ChatReplica) => r.db.prepare('SELECT count(*) FROM client_results').pluck().get() as number;
   const code = (applied: { result: ChatResult } | undefined) => (applied?.result.ok === false ? applied.result.code : 'ok');
+  const pin = (c: string, s: number): Command => ({ c, s, at: 0, t: 'pinMember', node: `${c}-${s}`, context: 'c' });
+  /** Applies pins of client `c` until the applied index is `index`. */
+  const fillTo = (r: ChatReplica, c: string, index: number) => {
+    const from = r.machine.applied().index;
+    r.applyCommands(Array.from({ length: index - from }, (_, i) => pin(c, from + i + 1)));
+  };
 
-  test('a result answers retries until the log is resultsKeptFor entries past it; then its client is told its session is gone', async (t) => {
-    const r = ChatReplica.open(t, 'test-client', limits);
+  test('a result answers retries for resultsKeptFor entries at least; then its client is told its session is gone', async (t) => {
+    const r = ChatReplica.open(t, 'test-client', { resultsKeptFor: 100 });
     const alice = await r.account('alice');
     const bob = await r.account('bob');
     const other = async (seq: number, text: string) => ({ ...(await r.prepare({ t: 'sendDirect', actor: alice, to: bob, text }, seq)), c: 'other' });
-    const first = await other(1, 'first');
-    const jump = await other(200, 'jump'); // a known client may skip ahead
-    r.applyCommands([first, jump]); // indexes 3 and 4
-    while (r.machine.applied().index < 13) await r.ok({ t: 'createChannel', actor: alice, name: `c${r.machine.applied().index}` });
-    const [retry] = r.applyCommands([jump]); // index 14: the result at 4 is 10 behind, and just kept
+    const jump = await other(200, 'jump');
+    r.applyCommands([await other(1, 'first'), jump]); // a known client may skip ahead; jump is index 4
+    fillTo(r, 'busy', 103);
+    const [retry] = r.applyCommands([jump]); // index 104: resultsKeptFor past it, still kept
     assert.deepEqual([retry?.duplicate, code(retry)], [true, 'ok']);
-    await r.ok({ t: 'createChannel', actor: alice, name: 'later' }); // index 15: 3 and 4 expire
-    const [late, next] = r.applyCommands([jump, await other(201, 'next')]);
+    fillTo(r, 'busy', 2 * expireEvery - 1);
+    assert.equal(code(r.applyCommands([jump])[0]), 'ok', 'kept until the next multiple of expireEvery');
+    const [late, next] = r.applyCommands([jump, await other(201, 'next')]); // 4 expired at 2 × expireEvery
     for (const refused of [late, next]) {
       assert.equal(code(refused), 'session-expired');
       assert.match(refused?.result.ok === false ? refused.result.message : '', /client other has no session here .*new client id/);
@@ -152,29 +157,27 @@ describe('session expiry (results expire by log position)', () => {
   });
 
   test('a client the group does not know begins with a sequence number of 1 to sessionWindow', (t) => {
-    const r = ChatReplica.open(t, 'fresh', limits);
-    const pin = (c: string, s: number): Command => ({ c, s, at: 0, t: 'pinMember', node: `${c}-${s}`, context: 'c' });
+    const r = ChatReplica.open(t, 'fresh');
     const [tooHigh, highest, lowest] = r.applyCommands([pin('a', sessionWindow + 1), pin('b', sessionWindow), pin('c', 1)]);
     assert.deepEqual([code(tooHigh), code(highest), code(lowest)], ['session-expired', 'ok', 'ok']);
   });
 
   test('the table stays bounded however many clients come and go; rows from before v6 are left alone', (t) => {
-    const r = ChatReplica.open(t, 'one-shot', limits);
+    const resultsKeptFor = 10;
+    const r = ChatReplica.open(t, 'one-shot', { resultsKeptFor });
     r.db.prepare('INSERT INTO client_results (client_id, seq, result) VALUES (?, ?, ?)').run('legacy', 7, '{"ok":true,"value":{}}');
-    const pin = (c: string): Command => ({ c, s: 1, at: 0, t: 'pinMember', node: c, context: 'c' });
-    for (let i = 0; i < 200; i += 20) r.applyCommands(Array.from({ length: 20 }, (_, j) => pin(`one-shot-${i + j}`)));
-    assert.equal(results(r), limits.resultsKeptFor + 1, 'the last resultsKeptFor results and the legacy row');
-    const kept = r.db.prepare('SELECT min(log_index) FROM client_results WHERE log_index > 0').pluck().get();
-    assert.equal(kept, 200 - limits.resultsKeptFor + 1);
-    const [legacyRetry] = r.applyCommands([{ ...pin('legacy'), s: 7 }]);
-    assert.equal(legacyRetry?.duplicate, true);
+    for (let i = 0; i < 200; i += 20) r.applyCommands(Array.from({ length: 20 }, (_, j) => pin(`one-shot-${i + j}`, 1)));
+    const oldestKept = Math.floor(200 / expireEvery) * expireEvery - resultsKeptFor + 1;
+    assert.equal(r.db.prepare('SELECT min(log_index) FROM client_results WHERE log_index > 0').pluck().get(), oldestKept);
+    assert.equal(results(r), 200 - oldestKept + 1 + 1, 'the results since then, and the legacy row');
+    assert.ok(results(r) <= resultsKeptFor + expireEvery + 1);
+    assert.equal(r.applyCommands([pin('legacy', 7)])[0]?.duplicate, true);
   });
 
   test('a client whose every result expired is read again, not remembered from the cache', (t) => {
-    const r = ChatReplica.open(t, 'x', limits);
-    const pin = (c: string, s: number): Command => ({ c, s, at: 0, t: 'pinMember', node: `${c}-${s}`, context: 'c' });
-    r.applyCommands([pin('gone', 1), pin('gone', 150)]);
-    r.applyCommands(Array.from({ length: 12 }, (_, i) => pin('busy', i + 1))); // the machine has 'gone' cached at 150
+    const r = ChatReplica.open(t, 'x', { resultsKeptFor: 10 });
+    r.applyCommands([pin('gone', 1), pin('gone', 150)]); // the machine has 'gone' cached at 150
+    fillTo(r, 'busy', expireEvery);
     const [after] = r.applyCommands([pin('gone', 151)]);
     assert.equal(code(after), 'session-expired', 'had the cache kept 150, 151 would have been applied as new');
   });
