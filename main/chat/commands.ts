@@ -32,6 +32,8 @@ export const commandSchema = z.discriminatedUnion('t', [
   z.strictObject({ ...header, t: z.literal('postChannel'), actor: id, channel: id, text }),
   /** A member pins its own certificate (members.ts); proposed by peers, never by chat clients. */
   z.strictObject({ ...header, t: z.literal('pinMember'), node: z.string().min(1).max(256), context: z.string().min(1).max(4096) }),
+  /** The group applies its log by these rules from here on (sessions.ts); proposed by a leader. */
+  z.strictObject({ ...header, t: z.literal('adoptRules'), version: z.number().int().positive() }),
 ]);
 
 export type Command = z.infer<typeof commandSchema>;
@@ -57,6 +59,8 @@ export interface CommandValues {
   postChannel: { messageId: number };
   /** False when the node already had a row (first writer wins). */
   pinMember: { pinned: boolean };
+  /** The rules in force after it (never lower than before). */
+  adoptRules: { version: number };
 }
 
 export type ChatResult<T extends CommandType = CommandType> =

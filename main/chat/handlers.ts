@@ -6,6 +6,7 @@ import type { CommandOf, CommandType, CommandValues } from './commands.js';
 import { ChatError } from './errors.js';
 import { MemberRows } from './members.js';
 import { isPasswordHash } from './password.js';
+import { latestRules } from './sessions.js';
 import { checkChannelName, checkMessageText, checkRecipient, checkUsername, nameKey } from './rules.js';
 
 /** #general is created by the first migration, so it has the first channel id everywhere. */
@@ -19,7 +20,7 @@ export const generalChannelId = 1;
  * test/chat/apply.test.ts counts the writes of each.
  */
 export const singleWriteCommands: ReadonlySet<CommandType> = new Set<CommandType>([
-  'pinMember', 'login', 'logout', 'sendDirect', 'markRead', 'deleteMessages', 'joinChannel', 'leaveChannel', 'postChannel',
+  'pinMember', 'adoptRules', 'login', 'logout', 'sendDirect', 'markRead', 'deleteMessages', 'joinChannel', 'leaveChannel', 'postChannel',
 ]);
 
 /** `index`: the log index of the entry being applied. */
@@ -39,6 +40,13 @@ export class Handlers implements HandlerMap {
   /** Fills a missing members row only: a pin is never overwritten by this command. */
   pinMember(cmd: Cmd<'pinMember'>, index: number): Value<'pinMember'> {
     return { pinned: this.members.insertIfAbsent(cmd.node, cmd.context, index) };
+  }
+
+  /** Raises the rules in force (never lowers them); a version this code does not know is refused. */
+  adoptRules(cmd: Cmd<'adoptRules'>): Value<'adoptRules'> {
+    if (cmd.version > latestRules) throw new ChatError('invalid-argument', `rules ${cmd.version} are newer than this peer's (${latestRules})`);
+    this.s.raiseRules.run(cmd.version);
+    return { version: this.s.rules.get() as number };
   }
 
   createAccount(cmd: Cmd<'createAccount'>): Value<'createAccount'> {
@@ -187,6 +195,8 @@ function prepareStatements(db: Db) {
   const exists = (sql: string) => db.prepare<unknown[], number>(sql).pluck();
   return {
     accountExists: exists('SELECT 1 FROM accounts WHERE id = ?'),
+    rules: db.prepare<[], number>('SELECT version FROM chat_rules').pluck(),
+    raiseRules: db.prepare<[number]>('UPDATE chat_rules SET version = max(version, ?)'),
     countAccounts: db.prepare<[number, number], number>('SELECT count(*) FROM accounts WHERE id IN (?, ?)').pluck(),
     usernameTaken: exists('SELECT 1 FROM accounts WHERE username_key = ?'),
     channelExists: exists('SELECT 1 FROM channels WHERE id = ?'),

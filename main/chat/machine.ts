@@ -44,6 +44,11 @@ export class ChatMachine {
     this.position = this.appliedIndex.get();
   }
 
+  /** The rules this replica applies entries by (sessions.ts, latestRules). */
+  get rulesVersion(): number {
+    return this.sessions.rulesVersion;
+  }
+
   /** Index and term of the last applied entry (0/0 for a new database). */
   applied(): AppliedPosition {
     return this.position;
@@ -115,6 +120,7 @@ export class ChatMachine {
     if (session.kind === 'expired') return { ...base, result: errorResult(new ChatError('session-expired', session.message)), duplicate: false };
     const result = this.execute(cmd, entry.index);
     this.sessions.record(cmd.c, cmd.s, result, session.maxSeq, entry.index);
+    if (cmd.t === 'adoptRules') this.sessions.rulesChanged(); // from the next entry on
     return { ...base, result, duplicate: false };
   }
 

@@ -16,7 +16,7 @@ type WithoutHeader<T> = T extends unknown ? Omit<T, 'c' | 's' | 'at'> : never;
  * token (from newSessionToken(), kept by the caller to hand to the user), not their hashes.
  */
 export type ChatRequest =
-  | WithoutHeader<Exclude<Command, { t: 'createAccount' | 'login' | 'pinMember' }>>
+  | WithoutHeader<Exclude<Command, { t: 'createAccount' | 'login' | 'pinMember' | 'adoptRules' }>>
   | { readonly t: 'createAccount'; readonly username: string; readonly password: string }
   | { readonly t: 'login'; readonly account: number; readonly token: string };
 
@@ -44,7 +44,8 @@ export async function prepareCommand(request: ChatRequest, client: ClientRef, op
     if (!isSessionToken(request.token)) throw new ChatError('invalid-argument', 'a session token is 43 base64url characters');
     return parseCommand({ ...header, t: 'login', account: request.account, tokenHash: hashToken(request.token) });
   }
-  if ((request as { t: string }).t === 'pinMember') throw new ChatError('invalid-argument', 'pinMember is proposed by peers, not clients');
+  const type = (request as { t: string }).t;
+  if (type === 'pinMember' || type === 'adoptRules') throw new ChatError('invalid-argument', `${type} is proposed by peers, not clients`);
   const command = parseCommand({ ...header, ...normalize(request) });
   checkRules(command);
   return command;

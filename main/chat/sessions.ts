@@ -2,9 +2,10 @@
 // The results of each client's last `sessionWindow` commands are kept, so a retry of any of
 // them returns the first result; an older retry is refused rather than applied again.
 //
-// Results also expire: once the log is `resultsKeptFor` entries past the command that made one,
-// it goes (oldest first, in batches every `expireEvery` entries), so the table is bounded by the log's recent
-// history however many clients come and go. The clock is the log index, which every replica
+// Under rules 2 (adopted by the group at one log index, see migrations/006) results also
+// expire: once the log is `resultsKeptFor` entries past the command that made one, it goes
+// (oldest first, in batches every `expireEvery` entries), so the table is bounded by the log's
+// recent history however many clients come and go. The clock is the log index, which every replica
 // agrees on; the peers' wall clocks (commands carry them) need not, and one wrong clock must not
 // expire everyone. A client whose results have all expired is unknown again: sequence numbers
 // 1..sessionWindow start a new session (a new client's first commands may arrive in any order),
@@ -15,6 +16,13 @@ import type { ChatResult } from './commands.js';
 
 /** How many commands one client may have in flight without risking "session-expired". */
 export const sessionWindow = 128;
+
+/**
+ * The newest rules this code applies by. 1: no expiry (chat.db before v6); 2: results record
+ * their log index and expire, and an unknown client must begin at 1..sessionWindow. A leader
+ * proposes adoptRules with it once the group's rules are older (main/peer/peer.ts).
+ */
+export const latestRules = 2;
 
 export interface SessionLimits {
   /** A result expires once the log is this many entries past the command that made it. */
@@ -48,8 +56,12 @@ export class ClientSessions {
    */
   private readonly maxSeqs = new Map<string, number>();
 
+  /** The rules in force (chat_rules), read again after an adoptRules or a rollback. */
+  private rules: number;
+
   constructor(db: Db, private readonly limits: SessionLimits = defaultSessionLimits) {
     this.stmts = {
+      rules: db.prepare<[], number>('SELECT version FROM chat_rules').pluck(),
       maxSeq: db.prepare<[string], number | null>('SELECT max(seq) FROM client_results WHERE client_id = ?').pluck(),
       result: db.prepare<[string, number], string>('SELECT result FROM client_results WHERE client_id = ? AND seq = ?').pluck(),
       record: db.prepare<[string, number, string, number]>('INSERT INTO client_results (client_id, seq, result, log_index) VALUES (?, ?, ?, ?)'),
@@ -59,12 +71,23 @@ export class ClientSessions {
           SELECT client_id, seq FROM client_results WHERE log_index > 0 AND log_index <= ? ORDER BY log_index LIMIT ${2 * expireEvery}
         ) RETURNING client_id`).pluck(),
     };
+    this.rules = this.readRules();
+  }
+
+  /** The rules this replica applies by now. */
+  get rulesVersion(): number {
+    return this.rules;
+  }
+
+  /** Call after applying an adoptRules command. */
+  rulesChanged(): void {
+    this.rules = this.readRules();
   }
 
   lookup(clientId: string, seq: number): SessionLookup {
     const max = this.maxSeq(clientId);
     if (seq > max) {
-      if (max === 0 && seq > sessionWindow) {
+      if (max === 0 && seq > sessionWindow && this.rules >= 2) {
         return { kind: 'expired', message: `client ${clientId} has no session here (it expired, or never began at a sequence number of 1 to ${sessionWindow}): go on with a new client id` };
       }
       return { kind: 'new', maxSeq: max };
@@ -77,7 +100,7 @@ export class ClientSessions {
 
   /** Stores the result of a new command applied at `index`; `maxSeq` is what lookup() returned. */
   record(clientId: string, seq: number, result: ChatResult, maxSeq: number, index: number): void {
-    this.stmts.record.run(clientId, seq, JSON.stringify(result), index);
+    this.stmts.record.run(clientId, seq, JSON.stringify(result), this.rules >= 2 ? index : 0);
     if (seq <= maxSeq) return;
     this.maxSeqs.set(clientId, seq);
     // Whenever the sequence crosses a multiple of evictEvery (deterministic: every replica
@@ -97,6 +120,11 @@ export class ClientSessions {
   /** Call when the transaction that recorded results rolls back: the cache may be ahead of it. */
   forgetCached(): void {
     this.maxSeqs.clear();
+    this.rules = this.readRules();
+  }
+
+  private readRules(): number {
+    return this.stmts.rules.get() as number;
   }
 
   private maxSeq(clientId: string): number {

@@ -10,7 +10,7 @@ import { ChatMachine, type AppliedCommand } from '../chat/machine.js';
 import { MemberRows } from '../chat/members.js';
 import { chatSchema } from '../chat/migrations/index.js';
 import { ChatQueries } from '../chat/queries.js';
-import type { SessionLimits } from '../chat/sessions.js';
+import { latestRules, type SessionLimits } from '../chat/sessions.js';
 import { decodeConfChange } from '../raft/confchange.js';
 import { RaftNode } from '../raft/node.js';
 import {
@@ -160,6 +160,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private memberRows: MemberRows;
   /** A pinMember command for this node is on its way. */
   private pinning = false;
+  /** An adoptRules command from this leader is on its way. */
+  private adopting = false;
   private readonly dataDir: string;
   /** Automatic membership (group peers); started by whoever runs the group. */
   autopilot: AutopilotRunner | null = null;
@@ -270,6 +272,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.retrier = setInterval(() => {
       this.retryPending(Date.now() - retryProposalsMs);
       this.pinSelf();
+      this.adoptLatestRules();
     }, retryProposalsMs);
     this.scheduleReady();
     this.storage.checkState().catch((err: unknown) => this.fatal(err as Error));
@@ -300,6 +303,11 @@ export class Peer extends EventEmitter<PeerEvents> {
   get queries(): ChatQueries {
     this.applyQueued();
     return this.chatQueries;
+  }
+
+  /** The rules this replica applies the log by (main/chat/sessions.ts). */
+  get rulesVersion(): number {
+    return this.machine.rulesVersion;
   }
 
   get appliedIndex(): number {
@@ -433,6 +441,23 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.write({ c: `pin:${now}:${this.id}`.slice(0, 64), s: 1, at: now, t: 'pinMember', node: this.id, context })
       .catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'pinning this node\'s certificate failed; retrying'))
       .finally(() => { this.pinning = false; });
+  }
+
+  /**
+   * A leader whose group still applies older rules than this code's proposes the newest
+   * (adoptRules, main/chat/sessions.ts), so that the change starts at one log index on every
+   * replica. Safe from a leader: its votes came over this version's Raft link (frames.ts), so a
+   * majority runs code that knows these rules, and a member of an older version can neither
+   * receive the entry nor vote until it is upgraded, when it applies the entry like the others.
+   */
+  private adoptLatestRules(): void {
+    if (this.stopped || this.adopting || this.soft.role !== Role.Leader || this.machine.rulesVersion >= latestRules) return;
+    const now = Date.now();
+    this.adopting = true;
+    this.write({ c: `rules:${now}:${this.id}`.slice(0, 64), s: 1, at: now, t: 'adoptRules', version: latestRules })
+      .then(({ result }) => this.log.info({ result }, 'the group applies its log by the newest rules from here on'))
+      .catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'adopting the newest rules failed; retrying'))
+      .finally(() => { this.adopting = false; });
   }
 
   /** A message arrived from `from`: note when, then step it into the core. */
@@ -770,6 +795,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     if (leaderMoved && soft.leader !== null) {
       this.retryPending(Infinity);
       this.pinSelf();
+      this.adoptLatestRules();
     }
   }
 

@@ -6,8 +6,15 @@ import protobuf from 'protobufjs';
 import { fileURLToPath } from 'node:url';
 import { WireError, type WireMessage } from './wire.js';
 
-/** The first bytes of a Raft link: no HTTP/2 client starts like this (they send "PRI * HTTP/2.0"). */
-export const raftPreface = Buffer.from('QCRAFT/1\n');
+/** How every version of the Raft link starts: no HTTP/2 client does (they send "PRI * HTTP/2.0"). */
+export const raftPrefaceFamily = Buffer.from('QCRAFT/');
+/**
+ * The first bytes of this version's Raft link. The number changes whenever members of two
+ * versions must not replicate with each other: then a link of another version is refused
+ * (listener.ts) and a group of mixed versions behaves as if partitioned, which Raft survives,
+ * rather than applying one log two ways. 2: chat.db v6 (rules that expire client results).
+ */
+export const raftPreface = Buffer.from('QCRAFT/2\n');
 /** A frame this long is refused as malformed: the largest App a leader sends is about 1 MiB. */
 export const maxFrameBytes = 64 << 20;
 export const emptyFrame = Buffer.alloc(4);

@@ -4,14 +4,18 @@
 // already-decrypted HTTP/2 connection and still reads the client's certificate from it.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { raftPreface } from './frames.js';
+import { raftPreface, raftPrefaceFamily } from './frames.js';
 
 /** A client that has not shown what it speaks within this long is dropped. */
 const prefaceTimeoutMs = 10_000;
+/** A Raft preface of any version ends with a newline within this many bytes. */
+const maxPrefaceBytes = 32;
 
 export interface ListenerRoutes {
   raft(socket: net.Socket): void;
   grpc(socket: net.Socket): void;
+  /** A Raft link of another version (`preface` without its newline): refuse it. */
+  otherRaftVersion(socket: net.Socket, preface: string): void;
 }
 
 export class PeerListener {
@@ -57,29 +61,37 @@ export class PeerListener {
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined); // the route's owner sees the close
     socket.setTimeout(prefaceTimeoutMs, () => socket.destroy());
-    sniffPreface(socket, (isRaft) => {
+    sniffPreface(socket, (route, preface) => {
       socket.setTimeout(0);
-      if (isRaft) this.routes.raft(socket);
-      else this.routes.grpc(socket);
+      if (route === 'raft') this.routes.raft(socket);
+      else if (route === 'grpc') this.routes.grpc(socket);
+      else this.routes.otherRaftVersion(socket, preface);
     });
   }
 }
 
+type Route = 'raft' | 'grpc' | 'other-raft';
+
 /**
- * Reads until the first bytes either match the Raft preface or cannot; then puts back what
- * the route must see (all of it for gRPC, whatever follows the preface for Raft).
+ * Reads until the first bytes show the route: not a Raft preface (gRPC), this version's, or
+ * another version's; then puts back what the route must see (all of it for gRPC, whatever
+ * follows the preface for Raft).
  */
-function sniffPreface(socket: net.Socket, route: (isRaft: boolean) => void): void {
+function sniffPreface(socket: net.Socket, route: (route: Route, preface: string) => void): void {
   let head = Buffer.alloc(0);
   const onReadable = () => {
     for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null;) head = Buffer.concat([head, chunk]);
-    const seen = Math.min(head.length, raftPreface.length);
-    const matches = head.subarray(0, seen).equals(raftPreface.subarray(0, seen));
-    if (matches && head.length < raftPreface.length) return;
+    const seen = Math.min(head.length, raftPrefaceFamily.length);
+    const raftFamily = head.subarray(0, seen).equals(raftPrefaceFamily.subarray(0, seen));
+    const end = head.indexOf(0x0a);
+    if (raftFamily && end < 0 && head.length < maxPrefaceBytes) return; // more to come
     socket.off('readable', onReadable);
-    const rest = matches ? head.subarray(raftPreface.length) : head;
+    const prefaceLength = raftFamily ? (end < 0 ? head.length : end + 1) : 0;
+    const ours = raftFamily && head.subarray(0, prefaceLength).equals(raftPreface);
+    const rest = head.subarray(prefaceLength);
     if (rest.length > 0) socket.unshift(rest);
-    route(matches);
+    const shown = head.subarray(0, Math.min(end < 0 ? prefaceLength : end, maxPrefaceBytes)).toString('latin1').replace(/[^\x20-\x7e]/g, '?');
+    route(!raftFamily ? 'grpc' : ours ? 'raft' : 'other-raft', shown);
   };
   socket.on('readable', onReadable);
 }

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { MessageType, type Message, type NodeId, type SnapshotMeta } from '../raft/types.js';
-import { decodeBatch, emptyFrame, FrameReader } from './frames.js';
+import { decodeBatch, emptyFrame, FrameReader, raftPreface } from './frames.js';
 import { PeerListener } from './listener.js';
 import { loadRaftService } from './proto.js';
 import { defaultKeepaliveMs, RaftLink } from './raft-link.js';
@@ -102,6 +102,7 @@ export interface TransportOptions {
 }
 
 const snapshotChunkBytes = 1 << 20;
+const versionWarningMs = 60_000;
 /** An inbound Raft link silent this many keepalive periods belongs to a peer that is gone. */
 const inboundIdlePeriods = 4;
 const channelOptions: grpc.ChannelOptions = {
@@ -130,6 +131,8 @@ export class Transport {
   private readonly links = new Map<NodeId, PeerLink>();
   /** Other peers' Raft links to us. */
   private readonly inbound = new Set<net.Socket>();
+  /** When a member of another version may be reported again, by address. */
+  private readonly versionWarnings = new Map<string, number>();
   private readonly service = loadRaftService();
   private closed = false;
   boundPort = 0;
@@ -139,6 +142,7 @@ export class Transport {
     this.listener = new PeerListener(opts.tls?.serverOptions, {
       raft: (socket) => this.serveRaftLink(socket),
       grpc: (socket) => this.grpcConnections.injectConnection(socket),
+      otherRaftVersion: (socket, preface) => this.refuseOtherVersion(socket, preface),
     });
     this.server.addService(this.service.service, {
       InstallSnapshot: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => this.serveSnapshot(call, cb),
@@ -247,6 +251,21 @@ export class Transport {
    * The first batch names the sender, which must be who the TLS certificate says; a malformed
    * frame ends the link (the sender reconnects).
    */
+  /**
+   * A member of another version dials in (frames.ts): it stays apart until both run the same
+   * version. Said once a minute per address: the member keeps redialling.
+   */
+  private refuseOtherVersion(socket: net.Socket, preface: string): void {
+    const from = socket.remoteAddress ?? 'unknown';
+    const now = Date.now();
+    if ((this.versionWarnings.get(from) ?? 0) <= now) {
+      this.versionWarnings.set(from, now + versionWarningMs);
+      const ours = raftPreface.toString('latin1').trim();
+      this.handlers.onError?.(new Error(`a member at ${from} speaks ${preface}, this peer ${ours}: it runs another version of Quorum Chat and stays apart until both run the same`), 'raft link');
+    }
+    socket.destroy();
+  }
+
   private serveRaftLink(socket: net.Socket): void {
     this.inbound.add(socket);
     socket.on('close', () => this.inbound.delete(socket));

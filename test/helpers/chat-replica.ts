@@ -7,7 +7,7 @@ import { ChatMachine, type AppliedCommand } from '../../main/chat/machine.js';
 import { chatSchema } from '../../main/chat/migrations/index.js';
 import { prepareCommand, type ChatRequest } from '../../main/chat/prepare.js';
 import { ChatQueries } from '../../main/chat/queries.js';
-import type { SessionLimits } from '../../main/chat/sessions.js';
+import { latestRules, type SessionLimits } from '../../main/chat/sessions.js';
 import { EntryType, type Entry } from '../../main/raft/types.js';
 import { canonicalHash } from '../../main/storage/hash.js';
 import { openDatabase, type Db } from '../../main/storage/sqlite.js';
@@ -50,6 +50,11 @@ export class ChatReplica {
     const result = await this.run(request);
     if (!result.ok) throw new Error(`${request.t} failed: ${result.code}: ${result.message}`);
     return result.value;
+  }
+
+  /** Applies the adoptRules entry a leader proposes (main/peer/peer.ts): the newest rules from here on. */
+  adoptRules(): AppliedCommand[] {
+    return this.applyCommands([{ c: `rules:${this.machine.applied().index}`, s: 1, at: 0, t: 'adoptRules', version: latestRules }]);
   }
 
   applyCommands(commands: readonly Command[]): AppliedCommand[] {

@@ -56,13 +56,13 @@ class RawLink {
   closed = false;
   received = Buffer.alloc(0);
 
-  /** Over plain TCP to `port`, or over a socket the caller opened. */
-  constructor(to: number | net.Socket) {
+  /** Over plain TCP to `port`, or over a socket the caller opened; `preface` to pose as another version. */
+  constructor(to: number | net.Socket, preface: Buffer = raftPreface) {
     this.socket = typeof to === 'number' ? net.connect({ host: '127.0.0.1', port: to }) : to;
     this.socket.on('data', (d: Buffer) => (this.received = Buffer.concat([this.received, d])));
     this.socket.on('close', () => (this.closed = true));
     this.socket.on('error', () => undefined);
-    this.socket.write(raftPreface);
+    this.socket.write(preface);
   }
 
   send(batch: unknown): void {
@@ -118,6 +118,23 @@ describe('peer transport (plaintext: static groups)', () => {
     } finally {
       raw.socket.destroy();
     }
+  });
+
+  it('refuses a Raft link of another version, says so once, and delivers nothing of it', async () => {
+    const before = inboxB.messages.length;
+    const links = [1, 3].map((version) => new RawLink(b.boundPort, Buffer.from(`QCRAFT/${version}\n`)));
+    try {
+      for (const raw of links) raw.send({ from: 'a', messages: [message('a', 'b', { context: 'old' })] });
+      await waitFor(() => links.every((raw) => raw.closed), 'b to end both links');
+      const said = inboxB.errors.filter((e) => /speaks QCRAFT\/\d, this peer QCRAFT\/2: it runs another version/.test(e));
+      assert.equal(said.length, 1, `one report per address a minute: ${inboxB.errors.join('; ')}`);
+      assert.equal(inboxB.messages.length, before);
+    } finally {
+      for (const raw of links) raw.socket.destroy();
+    }
+    // This version's link still works.
+    a.send([message('a', 'b', { context: 'same version' })]);
+    await waitFor(() => inboxB.messages.some((m) => m.context === 'same version'), 'a message over a link of this version');
   });
 
   it('drops a message of a type it does not know (a newer peer) and keeps the link and the rest', async () => {
