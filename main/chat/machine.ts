@@ -86,7 +86,7 @@ export class ChatMachine {
       previous = entry.index;
       if (entry.type === EntryType.Normal && entry.data.length > 0) results.push(this.applyEntry(entry));
       else if (entry.type === EntryType.ConfChange) this.applyConfChange(entry);
-      this.sessions.expire(entry.index); // at every entry, of any kind: the same on every replica
+      this.sessions.entryApplied(entry.index); // at every entry, of any kind: the same on every replica
     }
     const last = entries[entries.length - 1] as Entry;
     this.appliedIndex.set(last.index, last.term);

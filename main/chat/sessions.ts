@@ -2,6 +2,11 @@
 // The results of each client's last `sessionWindow` commands are kept, so a retry of any of
 // them returns the first result; an older retry is refused rather than applied again.
 //
+// A new result is written to recent_results (in log order, one page per commit) and the whole
+// table moves to client_results (keyed by client) every mergeEvery entries, all replicas at the
+// same entries; recent_results is small and also held in memory, so looking a result up reads at
+// most one table.
+//
 // Under rules 2 (adopted by the group at one log index, see migrations/006) results also
 // expire: once the log is `resultsKeptFor` entries past the command that made one, it goes
 // (oldest first, in batches every `expireEvery` entries), so the table is bounded by the log's
@@ -32,8 +37,13 @@ export interface SessionLimits {
 /** A million entries: over a day of a group writing ten a second; the retry horizon clients count on. */
 export const defaultSessionLimits: SessionLimits = { resultsKeptFor: 1_000_000 };
 
-/** Old results are deleted once per this many sequence numbers, not after every command. */
-const evictEvery = 32;
+/**
+ * New results are kept in recent_results, in log order, and move to client_results (keyed by
+ * client) at every entry whose index is a multiple of this: one sorted batch touches each
+ * active client's page once per interval instead of once per commit. At most this many
+ * results are in recent_results, and all of them in memory.
+ */
+export const mergeEvery = 1024;
 /**
  * Expired results are deleted at every entry whose index is a multiple of this, up to twice as
  * many as there were entries since (each adds one result at most), so expiry keeps up.
@@ -47,14 +57,23 @@ export type SessionLookup =
   | { readonly kind: 'duplicate'; readonly result: ChatResult }
   | { readonly kind: 'expired'; readonly message: string };
 
+interface RecentRow {
+  client_id: string;
+  seq: number;
+  result: string;
+}
+
 export class ClientSessions {
   private readonly stmts;
   /**
-   * Each client's highest applied sequence number, as client_results holds it (a cache: every
-   * value is read from or written to the database in the same transaction). A command above it
-   * is new without any read, which is every command of a client that does not retry.
+   * Each client's highest applied sequence number, as client_results and recent_results hold it
+   * (a cache: every value is read from or written to the database in the same transaction). A
+   * command above it is new without any read, which is every command of a client that does not
+   * retry.
    */
   private readonly maxSeqs = new Map<string, number>();
+  /** recent_results, by client and sequence number: the JSON results (all of the table). */
+  private recent = new Map<string, Map<number, string>>();
 
   /** The rules in force (chat_rules), read again after an adoptRules or a rollback. */
   private rules: number;
@@ -64,14 +83,21 @@ export class ClientSessions {
       rules: db.prepare<[], number>('SELECT version FROM chat_rules').pluck(),
       maxSeq: db.prepare<[string], number | null>('SELECT max(seq) FROM client_results WHERE client_id = ?').pluck(),
       result: db.prepare<[string, number], string>('SELECT result FROM client_results WHERE client_id = ? AND seq = ?').pluck(),
-      record: db.prepare<[string, number, string, number]>('INSERT INTO client_results (client_id, seq, result, log_index) VALUES (?, ?, ?, ?)'),
+      record: db.prepare<[number, string, number, string, number]>('INSERT INTO recent_results (position, client_id, seq, result, log_index) VALUES (?, ?, ?, ?, ?)'),
+      recent: db.prepare<[], RecentRow>('SELECT client_id, seq, result FROM recent_results'),
+      merge: db.prepare(`
+        INSERT INTO client_results (client_id, seq, result, log_index)
+        SELECT client_id, seq, result, log_index FROM recent_results ORDER BY client_id, seq`),
+      clearRecent: db.prepare('DELETE FROM recent_results'),
       evict: db.prepare<[string, number]>('DELETE FROM client_results WHERE client_id = ? AND seq <= ?'),
       expire: db.prepare<[number], string>(`
         DELETE FROM client_results WHERE (client_id, seq) IN (
           SELECT client_id, seq FROM client_results WHERE log_index > 0 AND log_index <= ? ORDER BY log_index LIMIT ${2 * expireEvery}
         ) RETURNING client_id`).pluck(),
+      expireRecent: db.prepare<[number], Omit<RecentRow, 'result'>>('DELETE FROM recent_results WHERE position <= ? AND log_index > 0 RETURNING client_id, seq'),
     };
     this.rules = this.readRules();
+    this.loadRecent();
   }
 
   /** The rules this replica applies by now. */
@@ -92,7 +118,7 @@ export class ClientSessions {
       }
       return { kind: 'new', maxSeq: max };
     }
-    const result = this.stmts.result.get(clientId, seq);
+    const result = this.recent.get(clientId)?.get(seq) ?? this.stmts.result.get(clientId, seq);
     if (result !== undefined) return { kind: 'duplicate', result: JSON.parse(result) as ChatResult };
     if (seq <= max - sessionWindow) return { kind: 'expired', message: `command ${seq} of client ${clientId} is too old to tell whether it was applied` };
     return { kind: 'new', maxSeq: max };
@@ -100,27 +126,61 @@ export class ClientSessions {
 
   /** Stores the result of a new command applied at `index`; `maxSeq` is what lookup() returned. */
   record(clientId: string, seq: number, result: ChatResult, maxSeq: number, index: number): void {
-    this.stmts.record.run(clientId, seq, JSON.stringify(result), this.rules >= 2 ? index : 0);
-    if (seq <= maxSeq) return;
-    this.maxSeqs.set(clientId, seq);
-    // Whenever the sequence crosses a multiple of evictEvery (deterministic: every replica
-    // deletes at the same command). A result kept a little longer still answers its retry.
-    // The newest result always stays, so the maximum can be read back from client_results.
-    if (Math.floor(seq / evictEvery) > Math.floor(maxSeq / evictEvery)) this.stmts.evict.run(clientId, seq - sessionWindow);
+    const json = JSON.stringify(result);
+    this.stmts.record.run(index, clientId, seq, json, this.rules >= 2 ? index : 0);
+    this.rememberRecent(clientId, seq, json);
+    if (seq > maxSeq) this.maxSeqs.set(clientId, seq);
   }
 
-  /** At every expireEvery-th entry: deletes results the log at `index` has left `resultsKeptFor` entries behind. */
-  expire(index: number): void {
-    const upTo = index - this.limits.resultsKeptFor;
-    if (index % expireEvery !== 0 || upTo <= 0) return;
-    // Their clients' maxima are read again (the newest result may be among those gone).
-    for (const clientId of this.stmts.expire.all(upTo)) this.maxSeqs.delete(clientId);
+  /** Call after every entry, of any kind (the same on every replica): expires and merges results. */
+  entryApplied(index: number): void {
+    if (index % expireEvery === 0) this.expire(index);
+    if (index % mergeEvery === 0) this.merge();
   }
 
-  /** Call when the transaction that recorded results rolls back: the cache may be ahead of it. */
+  /** Call when the transaction that recorded results rolls back: the memory may be ahead of it. */
   forgetCached(): void {
     this.maxSeqs.clear();
     this.rules = this.readRules();
+    this.loadRecent();
+  }
+
+  /** Deletes results the log at `index` has left `resultsKeptFor` entries behind. */
+  private expire(index: number): void {
+    const upTo = index - this.limits.resultsKeptFor;
+    if (upTo <= 0) return;
+    // Their clients' maxima are read again (the newest result may be among those gone).
+    for (const clientId of this.stmts.expire.all(upTo)) this.maxSeqs.delete(clientId);
+    for (const { client_id, seq } of this.stmts.expireRecent.all(upTo)) {
+      this.maxSeqs.delete(client_id);
+      const mine = this.recent.get(client_id);
+      mine?.delete(seq);
+      if (mine?.size === 0) this.recent.delete(client_id);
+    }
+  }
+
+  /**
+   * Moves recent_results into client_results, then deletes each of their clients' results more
+   * than sessionWindow below its newest: retries that old are refused anyway, and the newest
+   * always stays, so the maximum can be read back. Which old results are kept a while longer
+   * changes no outcome (docs/storage.md, "Client sessions").
+   */
+  private merge(): void {
+    this.stmts.merge.run();
+    this.stmts.clearRecent.run();
+    for (const clientId of this.recent.keys()) this.stmts.evict.run(clientId, this.maxSeq(clientId) - sessionWindow);
+    this.recent.clear();
+  }
+
+  private loadRecent(): void {
+    this.recent = new Map();
+    for (const { client_id, seq, result } of this.stmts.recent.iterate()) this.rememberRecent(client_id, seq, result);
+  }
+
+  private rememberRecent(clientId: string, seq: number, json: string): void {
+    let mine = this.recent.get(clientId);
+    if (mine === undefined) this.recent.set(clientId, (mine = new Map()));
+    mine.set(seq, json);
   }
 
   private readRules(): number {
@@ -130,7 +190,8 @@ export class ClientSessions {
   private maxSeq(clientId: string): number {
     const cached = this.maxSeqs.get(clientId);
     if (cached !== undefined) return cached;
-    const max = this.stmts.maxSeq.get(clientId) ?? 0;
+    let max = this.stmts.maxSeq.get(clientId) ?? 0;
+    for (const seq of this.recent.get(clientId)?.keys() ?? []) max = Math.max(max, seq);
     if (this.maxSeqs.size >= cachedClients) this.maxSeqs.clear();
     this.maxSeqs.set(clientId, max);
     return max;

@@ -12,9 +12,10 @@ export const raftPrefaceFamily = Buffer.from('QCRAFT/');
  * The first bytes of this version's Raft link. The number changes whenever members of two
  * versions must not replicate with each other: then a link of another version is refused
  * (listener.ts) and a group of mixed versions behaves as if partitioned, which Raft survives,
- * rather than applying one log two ways. 2: chat.db v6 (rules that expire client results).
+ * rather than applying one log two ways. 2: chat.db v6 (rules that expire client results);
+ * 3: chat.db v7 (snapshots carry recent_results, which v6 code cannot open).
  */
-export const raftPreface = Buffer.from('QCRAFT/2\n');
+export const raftPreface = Buffer.from('QCRAFT/3\n');
 /** A frame this long is refused as malformed: the largest App a leader sends is about 1 MiB. */
 export const maxFrameBytes = 64 << 20;
 export const emptyFrame = Buffer.alloc(4);

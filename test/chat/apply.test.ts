@@ -4,7 +4,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { encodeCommand, type ChatResult, type Command } from '../../main/chat/commands.js';
 import { singleWriteCommands } from '../../main/chat/handlers.js';
 import { chatSchema } from '../../main/chat/migrations/index.js';
-import { expireEvery, latestRules, sessionWindow, type SessionLimits } from '../../main/chat/sessions.js';
+import { expireEvery, latestRules, mergeEvery, sessionWindow, type SessionLimits } from '../../main/chat/sessions.js';
 import { encodeConfChange } from '../../main/raft/confchange.js';
 import { EntryType } from '../../main/raft/types.js';
 import { openDatabase } from '../../main/storage/sqlite.js';
@@ -13,6 +13,14 @@ import { chatWorkload, seededRandom } from '../helpers/chat-workload.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const messageCount = (r: ChatReplica) => r.db.prepare('SELECT count(*) FROM messages').pluck().get() as number;
+/** Every kept result, wherever it is kept (recent_results until the next merge, then client_results). */
+const keptResults = '(SELECT client_id, seq, log_index FROM client_results UNION ALL SELECT client_id, seq, log_index FROM recent_results)';
+const pin = (c: string, s: number): Command => ({ c, s, at: 0, t: 'pinMember', node: `${c}-${s}`, context: 'c' });
+/** Applies pins of client `c` until the applied index is `index`. */
+const fillTo = (r: ChatReplica, c: string, index: number) => {
+  const from = r.machine.applied().index;
+  r.applyCommands(Array.from({ length: index - from }, (_, i) => pin(c, from + i + 1)));
+};
 
 async function pair(t: TestContext) {
   const r = ChatReplica.open(t);
@@ -62,6 +70,9 @@ describe('exactly once', () => {
     // The newest is base+129, so results are kept for base+2.. only: base+1 can no longer be told apart.
     const [late] = r.applyCommands([second]);
     assert.equal(late?.result.ok === false && late.result.code, 'session-expired');
+    // base's result is kept until the next merge, which keeps each client's last sessionWindow.
+    assert.equal(r.applyCommands([oldest])[0]?.duplicate, true);
+    fillTo(r, 'other', mergeEvery);
     const [retryOld] = r.applyCommands([oldest]);
     assert.equal(retryOld?.result.ok === false && retryOld.result.code, 'session-expired');
     const [retryRecent] = r.applyCommands([rest[0] as Command]);
@@ -126,15 +137,43 @@ describe('exactly once', () => {
   });
 });
 
+describe('where results are kept (recent_results, then client_results)', () => {
+  const count = (r: ChatReplica, table: string) => r.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+
+  test('results move to client_results at every mergeEvery-th entry; retries are answered before and after, also by a reopened machine', (t) => {
+    const r = ChatReplica.open(t, 'x');
+    fillTo(r, 'a', 300);
+    assert.deepEqual([count(r, 'recent_results'), count(r, 'client_results')], [300, 0]);
+    const reopened = new ChatReplica(r.db, 'x'); // loads recent_results into memory
+    const [retry, oldRetry, next] = reopened.applyCommands([pin('a', 250), pin('a', 10), pin('a', 301)]);
+    assert.deepEqual([retry?.duplicate, oldRetry?.duplicate, next?.duplicate], [true, true, false]);
+    assert.deepEqual(next?.result, { ok: true, value: { pinned: true } });
+    fillTo(reopened, 'b', mergeEvery);
+    assert.equal(count(r, 'recent_results'), 0);
+    const kept = r.db.prepare("SELECT min(seq), max(seq), count(*) FROM client_results WHERE client_id = 'a'").raw().get();
+    assert.deepEqual(kept, [301 - sessionWindow + 1, 301, sessionWindow], 'a\'s last sessionWindow results');
+    const [afterMerge, tooOld, ahead] = reopened.applyCommands([pin('a', 250), pin('a', 10), pin('a', 302)]);
+    assert.deepEqual([afterMerge?.duplicate, ahead?.duplicate], [true, false]);
+    assert.equal(tooOld?.result.ok === false && tooOld.result.code, 'session-expired');
+  });
+
+  test('a batch that rolls back across a merge leaves the results where they were, in memory too', (t) => {
+    const r = ChatReplica.open(t, 'x');
+    fillTo(r, 'a', mergeEvery - 1);
+    const [atMerge] = r.entries([encodeCommand(pin('a', mergeEvery))]);
+    assert.ok(atMerge);
+    assert.throws(() => r.machine.applyBatch([atMerge, { ...atMerge, index: atMerge.index + 2 }]), /each entry applies once/);
+    assert.deepEqual([count(r, 'recent_results'), count(r, 'client_results')], [mergeEvery - 1, 0]);
+    // Had memory kept the merge's emptied recent results, this retry would be applied again.
+    const [retry] = r.applyCommands([pin('a', mergeEvery - 1)]);
+    assert.equal(retry?.duplicate, true);
+    assert.equal(count(r, 'recent_results'), 0, 'merged at the retry, the mergeEvery-th entry');
+  });
+});
+
 describe('session expiry (results expire by log position)', () => {
-  const results = (r: ChatReplica) => r.db.prepare('SELECT count(*) FROM client_results').pluck().get() as number;
+  const results = (r: ChatReplica) => r.db.prepare(`SELECT count(*) FROM ${keptResults}`).pluck().get() as number;
   const code = (applied: { result: ChatResult } | undefined) => (applied?.result.ok === false ? applied.result.code : 'ok');
-  const pin = (c: string, s: number): Command => ({ c, s, at: 0, t: 'pinMember', node: `${c}-${s}`, context: 'c' });
-  /** Applies pins of client `c` until the applied index is `index`. */
-  const fillTo = (r: ChatReplica, c: string, index: number) => {
-    const from = r.machine.applied().index;
-    r.applyCommands(Array.from({ length: index - from }, (_, i) => pin(c, from + i + 1)));
-  };
 
   test('before the group adopts rules 2 nothing expires and any client may begin anywhere; from its entry on, both hold', (t) => {
     const r = ChatReplica.open(t, 'x', { resultsKeptFor: 10 });
@@ -143,7 +182,7 @@ describe('session expiry (results expire by log position)', () => {
     assert.equal(code(anywhere), 'ok');
     fillTo(r, 'busy', expireEvery);
     assert.equal(r.applyCommands([pin('old-style', 500)])[0]?.duplicate, true, 'no expiry under rules 1');
-    assert.deepEqual(r.db.prepare('SELECT DISTINCT log_index FROM client_results').pluck().all(), [0]);
+    assert.deepEqual(r.db.prepare(`SELECT DISTINCT log_index FROM ${keptResults}`).pluck().all(), [0]);
     const [adopted] = r.adoptRules();
     assert.deepEqual(adopted?.result, { ok: true, value: { version: 2 } });
     assert.equal(r.machine.rulesVersion, 2);
@@ -188,7 +227,7 @@ describe('session expiry (results expire by log position)', () => {
     for (let i = 0; i < 200; i += 20) r.applyCommands(Array.from({ length: 20 }, (_, j) => pin(`one-shot-${i + j}`, 1)));
     const last = r.machine.applied().index;
     const oldestKept = Math.floor(last / expireEvery) * expireEvery - resultsKeptFor + 1;
-    assert.equal(r.db.prepare('SELECT min(log_index) FROM client_results WHERE log_index > 0').pluck().get(), oldestKept);
+    assert.equal(r.db.prepare(`SELECT min(log_index) FROM ${keptResults} WHERE log_index > 0`).pluck().get(), oldestKept);
     assert.equal(results(r), last - oldestKept + 1 + 2, 'the results since then, the legacy row and adoptRules\' (recorded under rules 1)');
     assert.ok(results(r) <= resultsKeptFor + expireEvery + 1);
     assert.equal(r.applyCommands([pin('legacy', 7)])[0]?.duplicate, true);
@@ -292,6 +331,9 @@ describe('determinism', () => {
     const log = await preparedLog(t, 42);
     // With expiry: the group adopts rules 2 a third of the way in (a leader's adoptRules).
     if (limits) log.splice(Math.floor(log.length / 3), 0, encodeCommand({ c: 'rules:1', s: 1, at: 0, t: 'adoptRules', version: latestRules }));
+    // Enough commands of a few clients that results move to client_results at least once.
+    const busy = Array.from({ length: mergeEvery }, (_, i) => encodeCommand(pin(`busy-${i % 8}`, Math.floor(i / 8) + 1)));
+    log.splice(Math.floor(log.length / 2), 0, ...busy, ...busy.slice(-300));
     const a = ChatReplica.open(t, undefined, limits);
     const b = ChatReplica.open(t, undefined, limits);
     const random = seededRandom(7);
@@ -306,11 +348,12 @@ describe('determinism', () => {
     }
     assert.ok(messageCount(a) > 10, `the workload stored messages (${messageCount(a)})`);
     assert.deepEqual([...succeeded].sort(), [
-      'accountId', 'channelId', 'deleted,direct,posts', 'deletedMessages', 'empty', 'ended', 'marked,senders', 'messageId',
+      'accountId', 'channelId', 'deleted,direct,posts', 'deletedMessages', 'empty', 'ended', 'marked,senders', 'messageId', 'pinned',
       ...(limits ? ['version'] : []),
     ]);
+    assert.ok(a.machine.applied().index > mergeEvery, 'results were merged at least once');
     assert.equal(a.hash(), b.hash());
-    if (limits) assert.ok(a.db.prepare('SELECT count(*) FROM client_results WHERE log_index > 0').pluck().get() as number <= limits.resultsKeptFor + expireEvery, 'results expired');
+    if (limits) assert.ok(a.db.prepare(`SELECT count(*) FROM ${keptResults} WHERE log_index > 0`).pluck().get() as number <= limits.resultsKeptFor + expireEvery, 'results expired');
     b.applyData([new Uint8Array(0)]);
     assert.notEqual(a.hash(), b.hash(), 'the hash sees the applied index');
   }
