@@ -43,7 +43,7 @@ export const defaultSessionLimits: SessionLimits = { resultsKeptFor: 1_000_000 }
  * active client's page once per interval instead of once per commit. At most this many
  * results are in recent_results, and all of them in memory.
  */
-export const mergeEvery = 1024;
+export const mergeEvery = 1_024;
 /**
  * Expired results are deleted at every entry whose index is a multiple of this, up to twice as
  * many as there were entries since (each adds one result at most), so expiry keeps up.

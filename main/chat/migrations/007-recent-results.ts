@@ -3,7 +3,7 @@
 // keyed by client, so writing each result there at once touched one page per active client per
 // commit (the largest part of a busy peer's commit); appended in log order they touch one or two
 // (docs/performance.md, Round 10). Where a result is kept changes nothing a command's outcome
-// depends on (docs/storage.md, "Client sessions"), so no new rules are needed; snapshots carry
+// depends on (docs/storage.md, "Where results are kept"), so no new rules are needed; snapshots carry
 // the new table, so the Raft link's version moved with it (QCRAFT/3).
 import type { Migration } from '../../storage/sqlite.js';
 
