@@ -73,7 +73,7 @@ export class ClientSessions {
    */
   private readonly maxSeqs = new Map<string, number>();
   /** recent_results, by client and sequence number: the JSON results (all of the table). */
-  private recent = new Map<string, Map<number, string>>();
+  private readonly recent = new Map<string, Map<number, string>>();
 
   /** The rules in force (chat_rules), read again after an adoptRules or a rollback. */
   private rules: number;
@@ -151,6 +151,8 @@ export class ClientSessions {
     if (upTo <= 0) return;
     // Their clients' maxima are read again (the newest result may be among those gone).
     for (const clientId of this.stmts.expire.all(upTo)) this.maxSeqs.delete(clientId);
+    // recent_results holds only the entries since the last merge, fewer than mergeEvery.
+    if (this.limits.resultsKeptFor >= mergeEvery) return;
     for (const { client_id, seq } of this.stmts.expireRecent.all(upTo)) {
       this.maxSeqs.delete(client_id);
       const mine = this.recent.get(client_id);
@@ -173,7 +175,7 @@ export class ClientSessions {
   }
 
   private loadRecent(): void {
-    this.recent = new Map();
+    this.recent.clear();
     for (const { client_id, seq, result } of this.stmts.recent.iterate()) this.rememberRecent(client_id, seq, result);
   }
 

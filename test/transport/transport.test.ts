@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Transport, type SnapshotStore, type SnapshotWriter, type TransportOptions } from '../../main/transport/transport.js';
 import { loadRaftService } from '../../main/transport/proto.js';
-import { emptyFrame, encodeFrame, raftPreface, type MessageBatch } from '../../main/transport/frames.js';
+import { emptyFrame, encodeFrame, raftPreface, raftPrefaceFamily, type MessageBatch } from '../../main/transport/frames.js';
 import { groupAuthority, issueNodeCertificate } from '../../main/security/certificates.js';
 import { createGroupSecret } from '../../main/security/group-secret.js';
 import { certificateIdentity, peerTls } from '../../main/security/tls.js';
@@ -122,7 +122,7 @@ describe('peer transport (plaintext: static groups)', () => {
 
   it('refuses a Raft link of another version, says so once, and delivers nothing of it', async () => {
     const before = inboxB.messages.length;
-    const current = Number(raftPreface.toString('latin1').slice('QCRAFT/'.length));
+    const current = Number(raftPreface.subarray(raftPrefaceFamily.length).toString('latin1'));
     const links = [current - 1, current + 1].map((version) => new RawLink(b.boundPort, Buffer.from(`QCRAFT/${version}\n`)));
     try {
       for (const raw of links) raw.send({ from: 'a', messages: [message('a', 'b', { context: 'old' })] });
