@@ -319,7 +319,7 @@ export class Storage {
   /** Commits applied batches still open (if that fails they are applied again at the next open). */
   close(): void {
     this.closed = true;
-    this.workers.stopAll();
+    this.workers.stop();
     try {
       this.commitState();
     } catch {
