@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfState, Entry, HardState, InitialState, Snapshot, SnapshotMeta } from '../raft/types.js';
 import { AppliedIndex } from './applied.js';
-import { quickCheckInWorker, StorageWorkers, vacuumIntoInWorker } from './workers.js';
+import { quickCheckInWorker, StorageWorker, vacuumIntoInWorker } from './workers.js';
 import { crashPoint } from './crash.js';
 import { StorageError } from './errors.js';
 import { durableRename, fsyncPath, removeIfPresent } from './fsync.js';
@@ -65,7 +65,7 @@ export class Storage {
   /** Bumped whenever the state database is replaced: a copy of the old one is then stale. */
   private generation = 0;
   private closed = false;
-  private readonly workers = new StorageWorkers();
+  private readonly worker = new StorageWorker();
   private applied: AppliedIndex;
   private readonly statePath: string;
   private readonly snapshotEvery: number;
@@ -97,7 +97,7 @@ export class Storage {
   async checkState(): Promise<void> {
     let result: string;
     try {
-      result = await quickCheckInWorker(this.workers, this.statePath);
+      result = await quickCheckInWorker(this.worker, this.statePath);
     } catch (err) {
       if (this.closed) return; // stopped by close()
       throw err;
@@ -249,7 +249,7 @@ export class Storage {
     const partial = this.files.path('creating.db.partial'); // removed at start if a crash leaves it
     removeIfPresent(partial); // VACUUM INTO refuses to overwrite
     crashPoint('snapshot-write:before');
-    const creating = vacuumIntoInWorker(this.workers, this.statePath, partial).then(async (at) => {
+    const creating = vacuumIntoInWorker(this.worker, this.statePath, partial).then(async (at) => {
       const previous = this.raft.snapshot();
       if (this.closed || generation !== this.generation || at.index <= (previous?.meta.index ?? 0)) {
         removeIfPresent(partial);
@@ -319,7 +319,7 @@ export class Storage {
   /** Commits applied batches still open (if that fails they are applied again at the next open). */
   close(): void {
     this.closed = true;
-    this.workers.stop();
+    this.worker.stop();
     try {
       this.commitState();
     } catch {

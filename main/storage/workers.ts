@@ -4,17 +4,17 @@
 // 0.2 s per 200 MB from the page cache, 2 s and more from disk) and VACUUM INTO for snapshots.
 // The worker reads a consistent snapshot (WAL) while the main connection goes on writing.
 //
-// One worker per Storage, kept between jobs: starting a worker (a V8 isolate, Node's bootstrap,
-// loading better-sqlite3) costs about 60 ms of CPU, a quarter of snapshotting a 20 MB chat.db,
-// and a busy peer snapshots every few seconds. It ends after `idleMs` without a job and does not
-// keep the process alive while idle.
+// One worker per Storage, kept between jobs: a busy peer snapshots every few seconds, and a new
+// thread each time (a V8 isolate, Node's bootstrap, loading better-sqlite3) made a snapshot of a
+// 20 MB chat.db cost 242–273 ms of CPU instead of 208–236. It ends after `idleMs` without a job
+// and does not keep the process alive while idle.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 const sqliteModule = createRequire(import.meta.url).resolve('better-sqlite3');
 
 /** How long an idle worker is kept for the next job. */
-export const workerIdleMs = 30_000;
+const workerIdleMs = 30_000;
 
 // Plain CommonJS: a worker does not inherit the tsx loader that runs our TypeScript.
 // quickCheck resolves with what is wrong with the file rather than failing. VACUUM INTO is one
@@ -56,7 +56,7 @@ type Reply = { id: number; result?: unknown; error?: string };
 type Waiting = { resolve: (result: unknown) => void; reject: (err: Error) => void };
 
 /** The worker of one Storage: jobs run one at a time, in order; closing the storage stops it. */
-export class StorageWorkers {
+export class StorageWorker {
   private worker: Worker | null = null;
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 1;
@@ -106,8 +106,7 @@ export class StorageWorkers {
   }
 
   private busy(worker: Worker): void {
-    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
+    this.clearIdleTimer();
     worker.ref();
   }
 
@@ -120,19 +119,23 @@ export class StorageWorkers {
   private forget(worker: Worker, err: Error): void {
     if (this.worker !== worker) return;
     this.worker = null;
-    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
+    this.clearIdleTimer();
     for (const waiting of this.waiting.values()) waiting.reject(err);
     this.waiting.clear();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 }
 
 /** Resolves with "ok", or with what is wrong with the file (never rejects for a bad file). */
-export function quickCheckInWorker(workers: StorageWorkers, path: string): Promise<string> {
-  return workers.run<string>('quickCheck', { path });
+export function quickCheckInWorker(worker: StorageWorker, path: string): Promise<string> {
+  return worker.run<string>('quickCheck', { path });
 }
 
 /** Writes a consistent, fsynced copy of the database at `path` to `into`; resolves with its applied position. */
-export function vacuumIntoInWorker(workers: StorageWorkers, path: string, into: string): Promise<{ index: number; term: number }> {
-  return workers.run<{ index: number; term: number }>('vacuumInto', { path, into });
+export function vacuumIntoInWorker(worker: StorageWorker, path: string, into: string): Promise<{ index: number; term: number }> {
+  return worker.run<{ index: number; term: number }>('vacuumInto', { path, into });
 }
