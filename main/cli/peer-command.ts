@@ -41,7 +41,7 @@ export function peerCommand(): Command {
     .addOption(new Option('--listen <host:port>', 'address to serve peers and clients on (first start only; groups: 0.0.0.0:7400)')
       .argParser(listenAddress))
     .option('--peers <list>', 'every member as NAME=HOST:PORT,... (first start only; may include this peer)')
-    .addOption(new Option('--snapshot-every <entries>', 'snapshot and compact the log after this many entries')
+    .addOption(new Option('--snapshot-every <entries>', 'compact the log after this many applied entries (chat.db is the snapshot)')
       .argParser(positiveInt).hideHelp())
     .addOption(new Option('--ui-port <port>', 'serve the UI for a browser on 127.0.0.1:PORT (0: any free port); prints its URL. '
       + 'A fresh --data without --create-group/--join-code/--peers then starts in setup mode').argParser(portNumber))

@@ -221,14 +221,13 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** Opens the data directory, restores the core and starts serving peers. */
   static async start(opts: PeerOptions): Promise<Peer> {
     // chat.db's integrity check (it reads every page) runs in a worker once we serve: see open().
-    // Snapshots: every snapshotEvery entries (10,000 by default), but no more often than every
-    // 250 entries per MiB of chat.db: each copies the whole file (see StorageOptions). Each
-    // interval is stretched by up to half (snapshotSpread) so that the peers, which apply the same
-    // entries at the same moment, do not all copy at once. The log the core holds in memory stays
-    // under 72,000 entries at a million messages (190 MB; 47,500 before the stretch).
+    // The log is compacted every snapshotEvery entries (10,000 by default): chat.db is synced and
+    // the log up to its applied index dropped; nothing is copied (a follower that needs a snapshot
+    // gets a copy made then). Each interval is stretched by up to half (snapshotSpread) so that
+    // the peers, which apply the same entries at the same moment, do not all sync at once. The
+    // log the core holds in memory stays under 15,000 entries.
     const storage = Storage.open(opts.dataDir, {
       stateSchema: chatSchema, snapshotEvery: opts.snapshotEvery, stateCheck: 'deferred',
-      snapshotEntriesPerMb: opts.snapshotEvery === undefined ? 250 : 0,
       snapshotSpread: opts.snapshotEvery === undefined ? 0.5 : 0,
     });
     try {
@@ -688,19 +687,18 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   /**
-   * A due snapshot is written by a worker thread (VACUUM INTO of a growing chat.db blocked the
-   * event loop for 0.1 s per 10 MB: heartbeats late, every client waiting). Once it is recorded
-   * the core drops the log it covers; this runs between Readies, as any event does. The copy
-   * may include entries applied ahead of their Ready's advance() (appliesBeforeSync): the core
-   * is then told once that advance() has happened.
+   * A due compaction syncs chat.db off the event loop (Storage.compactInBackground). Once it is
+   * recorded the core drops the log it covers; this runs between Readies, as any event does.
+   * chat.db may hold entries applied ahead of their Ready's advance() (appliesBeforeSync): the
+   * core is then told once that advance() has happened.
    */
   private maybeCompact(): void {
-    const creating = this.storage.snapshotInBackground(this.appliedIndex); // the machine holds it: no read per Ready
-    if (creating === null) return;
-    creating.then((meta) => {
+    const compacting = this.storage.compactInBackground(this.appliedIndex); // the machine holds it: no read per Ready
+    if (compacting === null) return;
+    compacting.then((meta) => {
       if (meta !== null && !this.stopped) this.compactAt = Math.max(this.compactAt, meta.index);
       this.compactIfApplied();
-    }, (err: unknown) => this.log.warn({ err: (err as Error).message }, 'taking a snapshot failed; the log is kept and it is tried again later'));
+    }, (err: unknown) => this.log.warn({ err: (err as Error).message }, 'compacting the log failed; the log is kept and it is tried again later'));
   }
 
   private compactIfApplied(): void {
@@ -875,7 +873,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 
 function snapshotStore(storage: Storage): SnapshotStore {
   return {
-    read: (meta: SnapshotMeta) => storage.readSnapshot(meta),
+    read: (meta: SnapshotMeta) => storage.snapshotToSend(meta),
     receive: (meta: SnapshotMeta) => storage.receiveSnapshot(meta),
   };
 }

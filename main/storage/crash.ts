@@ -9,7 +9,8 @@ export type CrashPoint =
   /** Inside the raft.db transaction, after the writes and before the commit. */
   | 'save:torn'
   | 'apply:before' | 'apply:torn' | 'apply:after'
-  | 'snapshot-write:before' | 'snapshot-write:file' | 'snapshot-write:after'
+  /** Compaction: batches committed, before the state database's sync; synced, not recorded; recorded. */
+  | 'compact:before' | 'compact:synced' | 'compact:after'
   | 'snapshot-install:before' | 'snapshot-install:recorded' | 'snapshot-install:after';
 
 interface Target { readonly name: string; remaining: number }

@@ -1,14 +1,12 @@
 // raft.db: the node's identity, hard state, latest snapshot metadata and the log. Every Ready's
 // entries and hard state are written in one transaction, made durable by one fsync of the WAL,
 // which the peer awaits off the event loop (write(), then flush()).
-import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { applyConfChange, decodeConfChange } from '../raft/confchange.js';
 import type { ConfState, Entry, EntryType, HardState, NodeId, SnapshotMeta } from '../raft/types.js';
 import { crashPoint } from './crash.js';
 import { StorageError } from './errors.js';
-import { fsyncPath } from './fsync.js';
 import type { Db } from './sqlite.js';
+import { WalSync } from './wal-sync.js';
 
 export interface Identity {
   readonly nodeId: NodeId;
@@ -16,10 +14,14 @@ export interface Identity {
   readonly founders: ConfState;
 }
 
-/** The latest snapshot: its metadata and the name of its file in the snapshots directory. */
+/**
+ * How far the log is compacted: the metadata of the state there, and the snapshot file that holds
+ * it if one must be kept (a snapshot received from the leader, until the next compaction); null
+ * when the state database itself holds that state durably (our own compaction).
+ */
 export interface StoredSnapshot {
   readonly meta: SnapshotMeta;
-  readonly file: string;
+  readonly file: string | null;
 }
 
 const emptyConf: ConfState = { voters: [], learners: [] };
@@ -44,19 +46,17 @@ export class RaftStore {
   /** Term and vote as last saved: a save that changes neither (nor the log) moves only the commit index. */
   private savedTerm: number;
   private savedVote: NodeId | null;
-  /** An fd on raft.db's WAL, for flush() (opened at the first one). */
-  private walFd: number | null = null;
-  private flushesInFlight = 0;
-  private closed = false;
+  private readonly walSync: WalSync;
 
   constructor(private readonly db: Db) {
+    this.walSync = new WalSync(db.name, 'the raft log');
     this.stmts = {
       identity: db.prepare<[], { node_id: string; founders: string }>('SELECT node_id, founders FROM identity WHERE id = 1'),
       setIdentity: db.prepare<[string, string]>('INSERT INTO identity (id, node_id, founders) VALUES (1, ?, ?)'),
       hardState: db.prepare<[], HardState>('SELECT term, vote, commit_index AS "commit" FROM hard_state WHERE id = 1'),
       setHardState: db.prepare<[number, string | null, number]>('UPDATE hard_state SET term = ?, vote = ?, commit_index = ? WHERE id = 1'),
-      snapshot: db.prepare<[], { idx: number; term: number; conf: string; file: string }>('SELECT idx, term, conf, file FROM snapshot WHERE id = 1'),
-      setSnapshot: db.prepare<[number, number, string, string]>('INSERT OR REPLACE INTO snapshot (id, idx, term, conf, file) VALUES (1, ?, ?, ?, ?)'),
+      snapshot: db.prepare<[], { idx: number; term: number; conf: string; file: string | null }>('SELECT idx, term, conf, file FROM snapshot WHERE id = 1'),
+      setSnapshot: db.prepare<[number, number, string, string | null]>('INSERT OR REPLACE INTO snapshot (id, idx, term, conf, file) VALUES (1, ?, ?, ?, ?)'),
       lastIndex: db.prepare<[], number>('SELECT max(idx) FROM log').pluck(),
       firstIndex: db.prepare<[], number>('SELECT min(idx) FROM log').pluck(),
       entriesAfter: db.prepare<[number], LogRow>('SELECT idx, term, type, data FROM log WHERE idx > ? ORDER BY idx').raw(),
@@ -160,42 +160,16 @@ export class RaftStore {
   }
 
   /**
-   * Makes every write so far durable: one fdatasync of the WAL, on libuv's thread pool. In WAL
-   * mode a commit is the WAL frames that carry it; once they are on disk, recovery replays them
-   * (what synchronous=FULL does at every commit, here done later and off the event loop).
-   * Checkpoints stay safe: with NORMAL, SQLite syncs the WAL before one and the database after.
+   * Makes every write so far durable: one fdatasync of the WAL, on libuv's thread pool (WalSync:
+   * what synchronous=FULL does at every commit, done later and off the event loop).
    */
   flush(): Promise<void> {
-    const fd = this.wal();
-    this.flushesInFlight++;
-    return new Promise<void>((resolve, reject) => {
-      fdatasync(fd, (err) => {
-        this.flushesInFlight--;
-        if (this.closed && this.flushesInFlight === 0) this.closeWal();
-        if (err === null) resolve();
-        else reject(new StorageError('io', `could not sync the raft log to disk: ${err.message}`, { cause: err }));
-      });
-    });
+    return this.walSync.flush();
   }
 
   /** flush() on the event loop (start-up, installing a snapshot, tests). */
   flushSync(): void {
-    fdatasyncSync(this.wal());
-  }
-
-  /** The WAL exists from the first write on and SQLite keeps it (same inode) until the last close. */
-  private wal(): number {
-    if (this.walFd === null) {
-      if (this.closed) throw new StorageError('misuse', 'raft.db is closed');
-      this.walFd = openSync(`${this.db.name}-wal`, 'r+'); // r+: Windows flushes only writable handles
-      fsyncPath(dirname(this.db.name)); // the WAL's directory entry, once
-    }
-    return this.walFd;
-  }
-
-  private closeWal(): void {
-    if (this.walFd !== null) closeSync(this.walFd);
-    this.walFd = null;
+    this.walSync.flushSync();
   }
 
   private appendEntries(entries: readonly Entry[]): void {
@@ -244,8 +218,7 @@ export class RaftStore {
   }
 
   close(): void {
-    this.closed = true;
-    if (this.flushesInFlight === 0) this.closeWal(); // else the last flush closes it
+    this.walSync.close();
     this.db.close();
   }
 

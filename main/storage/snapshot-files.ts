@@ -1,13 +1,13 @@
-// Snapshot files: consistent copies of the state database at its applied index, made with
-// VACUUM INTO, read and received in chunks (the transport streams them), verified before use.
-// Every file is written under a ".partial" name, fsynced, then renamed: a name without
-// ".partial" always denotes a complete file.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+// Snapshot files: copies of the state database made for a follower (VACUUM INTO, at whatever
+// applied index the copy holds), read and received in chunks (the transport streams them),
+// verified before use. Every file is written under a ".partial" name, then renamed: a name
+// without ".partial" always denotes a complete file. A received file is fsynced before its
+// rename (it becomes our state); a copy to send is not (it is made again after a restart).
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SnapshotMeta } from '../raft/types.js';
 import { AppliedIndex } from './applied.js';
-import { crashPoint } from './crash.js';
 import { StorageError } from './errors.js';
 import { durableRename, fsyncPath, removeIfPresent } from './fsync.js';
 import { openDatabase, type Db, type Schema } from './sqlite.js';
@@ -23,41 +23,19 @@ export class SnapshotFiles {
     return join(this.dir, file);
   }
 
-  /** Writes `db` (whose applied position is meta's) to a durable snapshot file; returns its name. */
-  create(db: Db, meta: SnapshotMeta): string {
-    const file = snapshotName(meta);
-    const partial = this.path(`${file}.partial`);
-    removeIfPresent(partial); // VACUUM INTO refuses to overwrite
-    crashPoint('snapshot-write:before');
-    db.prepare('VACUUM INTO ?').run(partial);
-    fsyncPath(partial);
-    durableRename(partial, this.path(file), this.dir);
-    crashPoint('snapshot-write:file');
+  /** Gives a copy made for sending (a worker's VACUUM INTO) its name; returns the name. */
+  adoptCopy(partial: string, meta: SnapshotMeta): string {
+    const file = `copy-${meta.term}-${meta.index}.db`;
+    renameSync(partial, this.path(file));
     return file;
   }
 
-  /** Gives a synced copy made elsewhere (a worker's VACUUM INTO) its snapshot name; returns the name. */
-  adoptCreated(partial: string, meta: SnapshotMeta): string {
-    const file = snapshotName(meta);
-    durableRename(partial, this.path(file), this.dir);
-    crashPoint('snapshot-write:file');
-    return file;
-  }
-
-  /** The file's contents in chunks (the file is opened when iteration starts). */
-  async *read(file: string, chunkBytes = defaultChunkBytes): AsyncGenerator<Buffer> {
-    const handle = await open(this.path(file), 'r');
-    try {
-      for (let position = 0; ; ) {
-        const buffer = Buffer.allocUnsafe(chunkBytes);
-        const { bytesRead } = await handle.read(buffer, 0, chunkBytes, position);
-        if (bytesRead === 0) return;
-        position += bytesRead;
-        yield buffer.subarray(0, bytesRead);
-      }
-    } finally {
-      await handle.close();
-    }
+  /**
+   * Opens the file and returns its contents in chunks. Opened now, so that the file may be
+   * replaced (removed) while it streams.
+   */
+  async open(file: string, chunkBytes = defaultChunkBytes): Promise<AsyncIterable<Buffer>> {
+    return chunksOf(await open(this.path(file), 'r'), chunkBytes);
   }
 
   /** Starts receiving a snapshot in chunks; finish() verifies it and makes it installable. */
@@ -125,6 +103,15 @@ export class SnapshotFiles {
     removeIfPresent(this.path(file));
   }
 
+  /** remove() of a file nothing depends on: where it cannot go yet (open on Windows), start-up removes it. */
+  discard(file: string): void {
+    try {
+      this.remove(file);
+    } catch {
+      // removeAllBut() at the next start
+    }
+  }
+
   /** At start: removes every file except `keep` (partials, stale receptions, old snapshots). */
   removeAllBut(keep: string | null): void {
     for (const name of readdirSync(this.dir)) {
@@ -162,6 +149,20 @@ export class SnapshotReceiver {
   private close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+  }
+}
+
+async function* chunksOf(handle: FileHandle, chunkBytes: number): AsyncGenerator<Buffer> {
+  try {
+    for (let position = 0; ; ) {
+      const buffer = Buffer.allocUnsafe(chunkBytes);
+      const { bytesRead } = await handle.read(buffer, 0, chunkBytes, position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
   }
 }
 

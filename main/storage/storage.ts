@@ -1,40 +1,32 @@
-// One node's data directory: raft.db (identity, hard state, snapshot metadata, log), the
-// state-machine database (chat.db) and snapshots/. Open it, load() the core's InitialState,
-// save() every Ready, apply into stateDb, and take or install snapshots. Layout and guarantees:
-// docs/storage.md.
+// One node's data directory: raft.db (identity, hard state, how far the log is compacted, the
+// log), the state-machine database (chat.db) and snapshots/. Open it, load() the core's
+// InitialState, save() every Ready, apply into stateDb, compact the log, copy the state for a
+// follower that needs a snapshot, install one. Layout and guarantees: docs/storage.md.
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfState, Entry, HardState, InitialState, Snapshot, SnapshotMeta } from '../raft/types.js';
-import { AppliedIndex } from './applied.js';
+import { AppliedIndex, type AppliedPosition } from './applied.js';
 import { quickCheckInWorker, StorageWorker, vacuumIntoInWorker } from './workers.js';
 import { crashPoint } from './crash.js';
 import { StorageError } from './errors.js';
 import { durableRename, fsyncPath, removeIfPresent } from './fsync.js';
 import { raftSchema } from './migrations/index.js';
-import { RaftStore, type Identity } from './raft-store.js';
+import { RaftStore, type Identity, type StoredSnapshot } from './raft-store.js';
 import { SnapshotFiles, type SnapshotReceiver } from './snapshot-files.js';
 import { openDatabase, type Db, type Schema } from './sqlite.js';
+import { WalSync } from './wal-sync.js';
 
 export interface StorageOptions {
   /** The state machine's schema (its first migration includes appliedTableSql). */
   readonly stateSchema: Schema;
   /** File name of the state database in the data directory. Default "chat.db". */
   readonly stateFile?: string;
-  /** snapshotDue() once this many entries were applied since the last snapshot; 0: never. */
+  /** snapshotDue() (compact the log) once this many entries were applied since the last compaction; 0: never. */
   readonly snapshotEvery?: number;
   /**
-   * Also wait for this many entries per MiB of state database before the next snapshot (0, the
-   * default: no such rule). A snapshot copies the whole database, so a fixed interval makes the
-   * total cost grow with the square of the history; with this rule it grows linearly (e.g. 500:
-   * a 190 MB chat.db of a million messages is snapshotted every 95,000 entries, one of 20 MB
-   * every 10,000). The log kept in memory grows accordingly.
-   */
-  readonly snapshotEntriesPerMb?: number;
-  /**
-   * Stretch each interval (both rules) by a random fraction below this (0, the default: none),
-   * drawn anew after every snapshot. Peers apply the same entries at about the same moment, so
-   * with fixed intervals all of them copied their database at once: five copies competing for
-   * the cores and the disk stalled the whole group for 30–60 ms every few seconds under load.
+   * Stretch each interval by a random fraction below this (0, the default: none), drawn anew
+   * after every compaction, so that the peers of a group, which apply the same entries at the
+   * same moment, do not all sync their state database at once.
    */
   readonly snapshotSpread?: number;
   /**
@@ -54,14 +46,26 @@ export interface StorageOptions {
   readonly stateCheck?: 'at-open' | 'deferred';
 }
 
+/** A snapshot to stream to a follower: its metadata and its bytes (the transport's shape). */
+export interface OutgoingSnapshot {
+  readonly meta: SnapshotMeta;
+  readonly chunks: AsyncIterable<Buffer>;
+}
+
 export const defaultSnapshotEvery = 10_000;
 const emptyConf: ConfState = { voters: [], learners: [] };
 const noData = new Uint8Array(0);
 
 export class Storage {
   private state: Db;
-  /** A snapshot being written by a worker (snapshotInBackground). */
-  private creating: Promise<SnapshotMeta | null> | null = null;
+  /** Syncs the state database's WAL (compaction); a new one whenever the database is replaced. */
+  private stateWal: WalSync;
+  /** A compaction waiting for the state database's sync (compactInBackground). */
+  private compacting: Promise<SnapshotMeta | null> | null = null;
+  /** The newest file a follower can be sent (a copy, or the installed snapshot), if any. */
+  private outgoing: StoredSnapshot | null = null;
+  /** A copy of the state database being made for a follower (snapshotToSend). */
+  private copying: Promise<void> | null = null;
   /** Bumped whenever the state database is replaced: a copy of the old one is then stale. */
   private generation = 0;
   private closed = false;
@@ -83,7 +87,10 @@ export class Storage {
     this.drawSnapshotStretch();
     removeIfPresent(`${this.statePath}.partial`);
     this.state = this.openState();
+    this.stateWal = new WalSync(this.statePath, 'the state database');
     this.applied = new AppliedIndex(this.state);
+    const stored = raft.snapshot();
+    if (stored?.file != null) this.outgoing = stored;
   }
 
   private openState(check = this.options.stateCheck !== 'deferred'): Db {
@@ -192,7 +199,7 @@ export class Storage {
   }
 
   /**
-   * Automatic compaction: a snapshot once snapshotEvery entries were applied since the last.
+   * Automatic compaction once snapshotEvery entries were applied since the last (blocking).
    * Call after advance(); on a result, tell the core node.compact(meta.index, empty).
    */
   maybeSnapshot(): SnapshotMeta | null {
@@ -203,11 +210,7 @@ export class Storage {
   snapshotDue(applied = this.applied.get().index): boolean {
     if (this.snapshotEvery <= 0) return false;
     const since = (applied - (this.raft.snapshot()?.meta.index ?? 0)) / this.snapshotStretch;
-    if (since < this.snapshotEvery) return false;
-    const perMb = this.options.snapshotEntriesPerMb ?? 0;
-    if (perMb <= 0) return true;
-    const bytes = (this.state.pragma('page_count', { simple: true }) as number) * (this.state.pragma('page_size', { simple: true }) as number);
-    return since >= (bytes / 2 ** 20) * perMb;
+    return since >= this.snapshotEvery;
   }
 
   private drawSnapshotStretch(): void {
@@ -215,78 +218,138 @@ export class Storage {
   }
 
   /**
-   * Snapshots the state database at its applied index, then compacts the log up to it.
-   * Returns the new snapshot's metadata (null if nothing was applied since the last one);
-   * the caller then tells the core: node.compact(meta.index, empty).
+   * Compacts the log up to the state database's applied index, blocking: commits the applied
+   * batches, syncs the state database, then records the compaction in raft.db. Returns its
+   * metadata (null if nothing was applied since the last); the caller then tells the core:
+   * node.compact(meta.index, empty). No copy is made: the state database is the snapshot, and a
+   * follower that needs one is sent a copy made then (snapshotToSend).
    */
   createSnapshot(): SnapshotMeta | null {
-    this.commitState(); // VACUUM INTO refuses to run inside a transaction
-    const at = this.applied.get();
+    const at = this.commitForCompaction();
+    if (at === null) return null;
+    this.stateWal.flushSync();
     const previous = this.raft.snapshot();
-    if (at.index === 0 || at.index <= (previous?.meta.index ?? 0)) return null;
-    const meta: SnapshotMeta = { index: at.index, term: at.term, conf: this.raft.confAt(at.index) };
-    const file = this.files.create(this.state, meta);
-    this.raft.recordSnapshot({ meta, file }, false);
-    this.drawSnapshotStretch();
+    const meta = this.recordCompaction(at);
     this.raft.flushSync();
-    if (previous !== null) this.files.remove(previous.file);
-    crashPoint('snapshot-write:after');
+    this.afterCompaction(meta, previous);
     return meta;
   }
 
   /**
-   * maybeSnapshot() without blocking: when a snapshot is due and none is being written, a worker
-   * thread copies the state database (VACUUM INTO on its own read-only connection, so applying
-   * goes on meanwhile) and the returned promise resolves once the copy is recorded, with its
-   * metadata: the applied position the copy holds. Then tell the core node.compact(meta.index).
-   * Resolves null if the copy became useless meanwhile (a snapshot was installed, or the
-   * storage closed). Returns null when nothing is due or a snapshot is already being written.
-   * The same files, order and crash points as createSnapshot().
+   * maybeSnapshot() without blocking: when a compaction is due and none is under way, commits the
+   * applied batches and returns the promise of the compaction, which syncs the state database's
+   * WAL off the event loop, records the compaction in raft.db and syncs that too; it resolves
+   * with the metadata (then tell the core node.compact(meta.index)), or null if the database
+   * was replaced meanwhile (an installed snapshot) or the storage closed. Returns null when
+   * nothing is due or a compaction is under way. The same order and crash points as createSnapshot().
    */
-  snapshotInBackground(applied?: number): Promise<SnapshotMeta | null> | null {
-    if (this.creating !== null || this.closed || !this.snapshotDue(applied)) return null;
+  compactInBackground(applied?: number): Promise<SnapshotMeta | null> | null {
+    if (this.compacting !== null || this.closed || !this.snapshotDue(applied)) return null;
+    const at = this.commitForCompaction();
+    if (at === null) return null;
     const generation = this.generation;
-    const partial = this.files.path('creating.db.partial'); // removed at start if a crash leaves it
-    removeIfPresent(partial); // VACUUM INTO refuses to overwrite
-    crashPoint('snapshot-write:before');
-    const creating = vacuumIntoInWorker(this.worker, this.statePath, partial).then(async (at) => {
+    const compacting = this.stateWal.flush().then(async () => {
+      if (this.closed || generation !== this.generation || !this.compactsPast(at.index)) return null;
       const previous = this.raft.snapshot();
-      if (this.closed || generation !== this.generation || at.index <= (previous?.meta.index ?? 0)) {
-        removeIfPresent(partial);
-        return null;
-      }
-      const meta: SnapshotMeta = { index: at.index, term: at.term, conf: this.raft.confAt(at.index) };
-      const file = this.files.adoptCreated(partial, meta);
-      this.raft.recordSnapshot({ meta, file }, false);
-      this.drawSnapshotStretch();
-      // Off the event loop, as every Ready's sync; a crash before it keeps the previous record
-      // and file (the new file is then removed at start).
+      const meta = this.recordCompaction(at);
+      // A crash before this sync keeps the previous record, and the log with it.
       await this.raft.flush();
-      if (previous !== null && !this.closed && this.raft.snapshot()?.file !== previous.file) this.files.remove(previous.file);
-      crashPoint('snapshot-write:after');
+      if (!this.closed) this.afterCompaction(meta, previous);
       return meta;
     }, (err: unknown) => {
-      removeIfPresent(partial);
       if (this.closed) return null; // stopped by close()
       throw err;
     }).finally(() => {
-      this.creating = null;
+      this.compacting = null;
     });
-    this.creating = creating;
-    return creating;
+    this.compacting = compacting;
+    return compacting;
+  }
+
+  /** Commits the applied batches; the position they reach if the log can be compacted up to it. */
+  private commitForCompaction(): AppliedPosition | null {
+    this.commitState();
+    const at = this.applied.get();
+    if (!this.compactsPast(at.index)) return null;
+    crashPoint('compact:before');
+    return at;
+  }
+
+  private compactsPast(index: number): boolean {
+    return index > (this.raft.snapshot()?.meta.index ?? 0);
   }
 
   /**
-   * The bytes of the snapshot `meta` names, in chunks, for streaming to a follower. Fails if a
-   * newer snapshot replaced it meanwhile (the core then sends the newer one).
+   * Records, not yet durably, that the log is compacted up to `at`. Only once the state database
+   * holds `at` on disk: a power cut may roll it back to its last sync, and the entries after
+   * that must still be in the log (docs/storage.md, "Why chat.db is not fsynced").
    */
-  readSnapshot(meta: SnapshotMeta, chunkBytes?: number): AsyncIterable<Buffer> {
-    const stored = this.raft.snapshot();
-    if (stored === null || stored.meta.index !== meta.index || stored.meta.term !== meta.term) {
-      throw new StorageError('misuse', `snapshot ${meta.index}/${meta.term} is not the latest ` +
-        `(${stored === null ? 'none' : `${stored.meta.index}/${stored.meta.term}`})`);
+  private recordCompaction(at: AppliedPosition): SnapshotMeta {
+    crashPoint('compact:synced');
+    const meta: SnapshotMeta = { index: at.index, term: at.term, conf: this.raft.confAt(at.index) };
+    this.raft.recordSnapshot({ meta, file: null }, false);
+    this.drawSnapshotStretch();
+    return meta;
+  }
+
+  /** Once the compaction is durable: files it made useless go (an installed snapshot, a copy it passed). */
+  private afterCompaction(meta: SnapshotMeta, previous: StoredSnapshot | null): void {
+    if (previous?.file != null && previous.file !== this.outgoing?.file) this.files.remove(previous.file);
+    if (this.outgoing !== null && this.outgoing.meta.index < meta.index) this.setOutgoing(null);
+    crashPoint('compact:after');
+  }
+
+  /**
+   * The snapshot to send a follower whom the core sends `wanted` (how far our log is compacted):
+   * a copy of the state database at `wanted`'s index or later, with its own metadata, which is
+   * what the follower is told. Made on demand by the worker thread (VACUUM INTO on its own
+   * connection, applying goes on meanwhile) and kept for the next follower until a newer copy or
+   * a compaction past it replaces it. The file is opened before this resolves, so a newer copy
+   * may replace it while it streams. Rejects if the log was compacted past every copy meanwhile
+   * (the core offers the snapshot again).
+   */
+  async snapshotToSend(wanted: SnapshotMeta, chunkBytes?: number): Promise<OutgoingSnapshot> {
+    for (let attempt = 0; attempt < 2 && (this.outgoing?.meta.index ?? 0) < wanted.index; attempt++) {
+      this.copying ??= this.copyForSending().finally(() => {
+        this.copying = null;
+      });
+      await this.copying;
     }
-    return this.files.read(stored.file, chunkBytes);
+    const out = this.outgoing;
+    if (out === null || out.file === null || out.meta.index < wanted.index) {
+      throw new StorageError('misuse', `no copy of the state at ${wanted.index} or later to send (the log was compacted meanwhile)`);
+    }
+    return { meta: out.meta, chunks: await this.files.open(out.file, chunkBytes) };
+  }
+
+  private async copyForSending(): Promise<void> {
+    if (this.closed) return;
+    const generation = this.generation;
+    const partial = this.files.path('copy.db.partial'); // removed at start if a crash leaves it
+    removeIfPresent(partial); // VACUUM INTO refuses to overwrite
+    let at: AppliedPosition;
+    try {
+      at = await vacuumIntoInWorker(this.worker, this.statePath, partial);
+    } catch (err) {
+      removeIfPresent(partial);
+      if (this.closed) return; // stopped by close()
+      throw err;
+    }
+    // The copy holds the state of one commit; the membership there is known while the log still
+    // holds the entries after the compaction point up to it.
+    if (this.closed || generation !== this.generation || at.index < (this.raft.snapshot()?.meta.index ?? 0)) {
+      removeIfPresent(partial);
+      return;
+    }
+    const meta: SnapshotMeta = { index: at.index, term: at.term, conf: this.raft.confAt(at.index) };
+    this.setOutgoing({ meta, file: this.files.adoptCopy(partial, meta) });
+  }
+
+  /** Replaces the file to send; the one it replaces goes unless raft.db records it. */
+  private setOutgoing(next: StoredSnapshot | null): void {
+    const old = this.outgoing;
+    this.outgoing = next;
+    if (old?.file != null && old.file !== next?.file && old.file !== this.raft.snapshot()?.file) this.files.discard(old.file);
   }
 
   /** Receives a snapshot streamed by the leader; installSnapshot() later uses the received file. */
@@ -312,7 +375,8 @@ export class Storage {
     this.raft.flushSync();
     crashPoint('snapshot-install:recorded');
     this.replaceState(file);
-    if (previous !== null && previous.file !== file) this.files.remove(previous.file);
+    if (previous?.file != null && previous.file !== file && previous.file !== this.outgoing?.file) this.files.remove(previous.file);
+    this.setOutgoing({ meta, file }); // the next follower can be sent what we were
     crashPoint('snapshot-install:after');
   }
 
@@ -325,14 +389,25 @@ export class Storage {
     } catch {
       // close() rolls the transaction back: the entries stay in raft.db and are re-applied
     }
+    this.stateWal.close();
     this.state.close();
     this.raft.close();
   }
 
-  /** A crash between recording an installed snapshot and swapping the state database. */
+  /**
+   * A crash between recording an installed snapshot and swapping the state database. A state
+   * database behind our own compaction point lost what was synced before the log was compacted
+   * (a disk that lies about fsync, or an older copy put in its place): nothing can restore it.
+   */
   private recover(): void {
     const stored = this.raft.snapshot();
-    if (stored === null || this.applied.get().index >= stored.meta.index) return;
+    const applied = this.applied.get().index;
+    if (stored === null || applied >= stored.meta.index) return;
+    if (stored.file === null) {
+      throw new StorageError('inconsistent', `${this.statePath} has applied up to ${applied}, but raft.db's log was ` +
+        `compacted up to ${stored.meta.index} once that state was on disk: the state database lost synced writes ` +
+        'or was replaced by an older copy');
+    }
     if (!existsSync(this.files.path(stored.file))) {
       throw new StorageError('inconsistent', `raft.db records snapshot ${stored.file} but it is missing from ${this.files.dir}`);
     }
@@ -346,11 +421,13 @@ export class Storage {
     fsyncPath(partial);
     this.generation++;
     if (this.state.inTransaction) this.state.exec('ROLLBACK'); // applies the snapshot supersedes
+    this.stateWal.close();
     this.state.close(); // checkpoints and removes the WAL; a leftover WAL must never meet the new file
     removeIfPresent(`${this.statePath}-wal`);
     removeIfPresent(`${this.statePath}-shm`);
     durableRename(partial, this.statePath, this.dir);
     this.state = this.openState(true); // a fresh copy: checked here, whatever stateCheck says
+    this.stateWal = new WalSync(this.statePath, 'the state database');
     this.applied = new AppliedIndex(this.state);
   }
 }

@@ -1,7 +1,7 @@
 // Work on a state database that reads every page, done in a worker thread on its own read-only
 // connection so that it neither holds up a peer's start nor blocks its event loop (where the
 // Ready loop, heartbeats and clients live): the integrity check (PRAGMA quick_check: about
-// 0.2 s per 200 MB from the page cache, 2 s and more from disk) and VACUUM INTO for snapshots.
+// 0.2 s per 200 MB from the page cache, 2 s and more from disk) and VACUUM INTO for the copies sent to followers.
 // The worker reads a consistent snapshot (WAL) while the main connection goes on writing.
 //
 // One worker per Storage, kept between jobs: a busy peer snapshots every few seconds, and a new
@@ -19,10 +19,10 @@ const workerIdleMs = 30_000;
 // Plain CommonJS: a worker does not inherit the tsx loader that runs our TypeScript.
 // quickCheck resolves with what is wrong with the file rather than failing. VACUUM INTO is one
 // read transaction: the copy is the database as of one commit, and carries its own applied
-// index and term (raft_applied), read back from the copy once it is synced.
+// index and term (raft_applied), read back from the copy. The copy is not synced: it is sent to
+// a follower, which syncs what it receives; after a crash it is made again.
 const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { closeSync, fsyncSync, openSync } = require('node:fs');
 const Database = require(workerData.module);
 const jobs = {
   quickCheck({ path }) {
@@ -36,8 +36,6 @@ const jobs = {
   vacuumInto({ path, into }) {
     const db = new Database(path, { readonly: true, fileMustExist: true });
     try { db.prepare('VACUUM INTO ?').run(into); } finally { db.close(); }
-    const fd = openSync(into, 'r');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
     const copy = new Database(into, { readonly: true, fileMustExist: true });
     try { return copy.prepare('SELECT idx AS "index", term FROM raft_applied WHERE id = 1').get(); } finally { copy.close(); }
   },
@@ -135,7 +133,7 @@ export function quickCheckInWorker(worker: StorageWorker, path: string): Promise
   return worker.run<string>('quickCheck', { path });
 }
 
-/** Writes a consistent, fsynced copy of the database at `path` to `into`; resolves with its applied position. */
+/** Writes a consistent (not synced) copy of the database at `path` to `into`; resolves with its applied position. */
 export function vacuumIntoInWorker(worker: StorageWorker, path: string, into: string): Promise<{ index: number; term: number }> {
   return worker.run<{ index: number; term: number }>('vacuumInto', { path, into });
 }

@@ -14,10 +14,18 @@ import { fromWire, toWire, UnknownMessageType, WireError, type WireMessage } fro
 
 /** Where snapshot bytes come from (sender) and go to (receiver). */
 export interface SnapshotStore {
-  /** The bytes of the snapshot described by `meta` (or a newer one), in chunks. */
-  read(meta: SnapshotMeta): AsyncIterable<Uint8Array>;
+  /**
+   * The snapshot to send for the core's `meta`: at its index or a later one (the state as of a
+   * later applied index is as good, and the follower is told which it gets), with its bytes.
+   */
+  read(meta: SnapshotMeta): Promise<OutgoingSnapshot>;
   /** Stages an incoming snapshot; `finish` makes it installable when the core asks for it. */
   receive(meta: SnapshotMeta, from: NodeId): SnapshotWriter;
+}
+
+export interface OutgoingSnapshot {
+  readonly meta: SnapshotMeta;
+  readonly chunks: AsyncIterable<Uint8Array>;
 }
 
 export interface SnapshotWriter {
@@ -433,19 +441,22 @@ class PeerLink {
   }
 
   private async streamSnapshot(m: Message): Promise<void> {
-    const meta = (m.snapshot as NonNullable<Message['snapshot']>).meta;
+    const snapshot = m.snapshot as NonNullable<Message['snapshot']>;
+    const outgoing = await this.opts.snapshots.read(snapshot.meta);
+    // The follower is told the state it gets, which may be newer than the core's meta.
+    const sent: Message = { ...m, snapshot: { ...snapshot, meta: outgoing.meta } };
     await new Promise<void>((resolve, reject) => {
       const call = this.snapshots().InstallSnapshot((err) => (err ? reject(err) : resolve()));
-      void this.pumpSnapshot(call, m, meta).catch((err: Error) => {
+      void this.pumpSnapshot(call, sent, outgoing.chunks).catch((err: Error) => {
         call.cancel();
         reject(err);
       });
     });
   }
 
-  private async pumpSnapshot(call: grpc.ClientWritableStream<unknown>, m: Message, meta: SnapshotMeta): Promise<void> {
+  private async pumpSnapshot(call: grpc.ClientWritableStream<unknown>, m: Message, chunks: AsyncIterable<Uint8Array>): Promise<void> {
     await writeChunk(call, { message: toWire(m) });
-    for await (const data of this.opts.snapshots.read(meta)) {
+    for await (const data of chunks) {
       for (let at = 0; at < data.length; at += snapshotChunkBytes) {
         await writeChunk(call, { data: data.subarray(at, at + snapshotChunkBytes) });
       }

@@ -1,5 +1,5 @@
-// Snapshots written by a worker thread (what a peer uses), the size rule for when one is due,
-// and the deferred integrity check of the state database.
+// Compaction off the event loop (what a peer uses), and the deferred integrity check of the
+// state database.
 import assert from 'node:assert/strict';
 import { closeSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,44 +28,50 @@ async function fill(storage: Storage, count: number): Promise<ChatReplica> {
   return replica;
 }
 
-test('snapshotInBackground: a worker copies the state, then it is recorded and the log compacted', async (t) => {
+test('compactInBackground: the applied batches are committed, synced, then the compaction is recorded', async (t) => {
   const { dir, storage } = freshStorage(t, { snapshotEvery: 10 });
   storage.bootstrap({ nodeId: 'n1', founders: { voters: ['n1'], learners: [] } });
-  const replica = await fill(storage, 20);
+  const replica = await fill(storage, 0);
+  const more = await replica.prepare({ t: 'sendDirect', actor: 1, to: 2, text: 'in the open transaction' });
+  const held = replica.entries(Array.from({ length: 20 }, (_, i) => encodeCommand({ ...more, s: 100 + i })), EntryType.Normal, 1);
+  storage.save(null, held);
+  storage.applyInOpenTransaction(() => replica.machine.applyBatch(held));
   const applied = replica.machine.applied();
-  const creating = storage.snapshotInBackground();
-  assert.ok(creating !== null, 'a snapshot is due');
-  assert.equal(storage.snapshotInBackground(), null, 'one at a time');
-  const meta = await creating;
+  const compacting = storage.compactInBackground();
+  assert.ok(compacting !== null, 'a compaction is due');
+  assert.equal(storage.compactInBackground(), null, 'one at a time');
+  assert.equal(storage.stateDb.inTransaction, false, 'the applied batches were committed first');
+  const meta = await compacting;
   assert.deepEqual([meta?.index, meta?.term], [applied.index, applied.term]);
-  assert.deepEqual(readdirSync(join(dir, 'snapshots')), [`snapshot-1-${applied.index}.db`]);
-  assert.equal(storage.load().entries.length, 0, 'the log up to the snapshot is gone');
-  const copy = openDatabase(join(dir, 'snapshots', `snapshot-1-${applied.index}.db`), chatSchema, { readonly: true });
-  assert.equal(canonicalHash(copy), canonicalHash(storage.stateDb), 'the copy is the state');
-  copy.close();
-  assert.equal(storage.snapshotInBackground(), null, 'nothing due right after');
+  assert.deepEqual(readdirSync(join(dir, 'snapshots')), [], 'nothing copied');
+  assert.deepEqual([storage.load().snapshot?.meta.index, storage.load().entries.length], [applied.index, 0], 'the log up to it is gone');
+  assert.equal(storage.compactInBackground(), null, 'nothing due right after');
 });
 
-test('a copy made stale by a close is thrown away', async (t) => {
+test('a compaction cut short by a close is not recorded', async (t) => {
   const dir = tempDir(t, 'quorum-data-');
   const storage = openStorage(dir, { snapshotEvery: 10 });
   storage.bootstrap({ nodeId: 'n1', founders: { voters: ['n1'], learners: [] } });
   await fill(storage, 20);
-  const creating = storage.snapshotInBackground();
+  const compacting = storage.compactInBackground();
   storage.close();
-  assert.equal(await creating, null);
-  assert.deepEqual(readdirSync(join(dir, 'snapshots')), []);
+  assert.equal(await compacting, null);
+  const again = openStorage(dir);
+  t.after(() => again.close());
+  assert.deepEqual([again.load().snapshot, again.load().entries.length], [null, 22]);
 });
 
-test('snapshotEntriesPerMb: a larger state database waits for more entries', async (t) => {
-  const { storage } = freshStorage(t, { snapshotEvery: 10, snapshotEntriesPerMb: 1_000_000 });
+test('a copy for a follower is made by the worker and is a consistent state', async (t) => {
+  const { dir, storage } = freshStorage(t, { snapshotEvery: 10 });
   storage.bootstrap({ nodeId: 'n1', founders: { voters: ['n1'], learners: [] } });
   await fill(storage, 20);
-  assert.equal(storage.snapshotDue(), false, '22 entries are fewer than a million per MiB');
-  const { storage: plain } = freshStorage(t, { snapshotEvery: 10 });
-  plain.bootstrap({ nodeId: 'n1', founders: { voters: ['n1'], learners: [] } });
-  await fill(plain, 20);
-  assert.equal(plain.snapshotDue(), true);
+  const meta = await storage.compactInBackground();
+  assert.ok(meta !== null && meta !== undefined);
+  const outgoing = await storage.snapshotToSend(meta);
+  for await (const chunk of outgoing.chunks) assert.ok(chunk.length > 0);
+  const copy = openDatabase(join(dir, 'snapshots', `copy-1-${meta.index}.db`), chatSchema, { readonly: true });
+  assert.equal(canonicalHash(copy), canonicalHash(storage.stateDb), 'the copy is the state');
+  copy.close();
 });
 
 test('stateCheck deferred: open() skips the state check, checkState() reports damage', async (t) => {

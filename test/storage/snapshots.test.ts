@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { encodeCommand } from '../../main/chat/commands.js';
@@ -29,6 +29,12 @@ async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array[]>
   return out;
 }
 
+/** What a follower is sent for `wanted`: the copy's metadata and its bytes. */
+async function sent(storage: Storage, wanted: SnapshotMeta): Promise<{ meta: SnapshotMeta; data: Buffer }> {
+  const out = await storage.snapshotToSend(wanted);
+  return { meta: out.meta, data: Buffer.concat(await collect(out.chunks)) };
+}
+
 async function snapshotted(t: TestContext): Promise<{ dir: string; storage: Storage; meta: SnapshotMeta }> {
   const { dir, storage } = freshStorage(t);
   storage.bootstrap({ nodeId: 'n1', founders: { voters: ['n1'], learners: [] } });
@@ -39,23 +45,43 @@ async function snapshotted(t: TestContext): Promise<{ dir: string; storage: Stor
   return { dir, storage, meta };
 }
 
-describe('taking a snapshot', () => {
-  test('records it at the applied index and compacts the log up to it', async (t) => {
+describe('compacting the log', () => {
+  test('records the applied index and compacts the log up to it, without copying the state', async (t) => {
     const { dir, storage, meta } = await snapshotted(t);
     assert.deepEqual([meta.term, meta.conf], [1, { voters: ['n1'], learners: [] }]);
-    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [`snapshot-1-${meta.index}.db`]);
+    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [], 'the state database is the snapshot');
     const loaded = storage.load();
     assert.deepEqual([loaded.snapshot?.meta, loaded.snapshot?.data.length, loaded.entries.length], [meta, 0, 0]);
     assert.equal(storage.createSnapshot(), null, 'nothing applied since');
   });
 
-  test('keeps the entries after it, and only the newest file', async (t) => {
-    const { dir, storage, meta } = await snapshotted(t);
+  test('keeps the entries after it', async (t) => {
+    const { storage, meta } = await snapshotted(t);
     const logged = await runWorkload(storage, 2, 10);
     const loaded = storage.load();
     assert.deepEqual([loaded.entries[0]?.index, loaded.entries.length], [meta.index + 1, logged]);
-    const next = storage.createSnapshot();
-    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [`snapshot-1-${next?.index}.db`]);
+    assert.equal(storage.createSnapshot()?.index, meta.index + logged);
+  });
+
+  test('a state database older than the compaction point is refused, and nothing is changed', async (t) => {
+    // Compaction syncs chat.db first, so only a disk that loses synced writes (or an old copy put
+    // in its place) can leave it behind; the entries it lacks are gone from the log.
+    const { dir, storage } = freshStorage(t);
+    storage.bootstrap({ nodeId: 'n1', founders: { voters: ['n1'], learners: [] } });
+    await runWorkload(storage, 1, 20);
+    storage.close();
+    const older = join(dir, 'chat.db.older');
+    copyFileSync(join(dir, 'chat.db'), older);
+    const again = openStorage(dir);
+    await runWorkload(again, 2, 20);
+    const meta = again.createSnapshot();
+    again.close();
+    rmSync(join(dir, 'chat.db-wal'), { force: true });
+    copyFileSync(older, join(dir, 'chat.db'));
+    const files = ['chat.db', 'raft.db'].map((name) => readFileSync(join(dir, name)));
+    assert.throws(() => openStorage(dir), (err: Error & { code?: string }) =>
+      err.code === 'inconsistent' && err.message.includes(`compacted up to ${meta?.index}`));
+    assert.deepEqual(['chat.db', 'raft.db'].map((name) => readFileSync(join(dir, name))), files);
   });
 
   test('survives a restart: load() returns it and the entries after', async (t) => {
@@ -94,14 +120,57 @@ describe('taking a snapshot', () => {
     assert.ok(new Set(intervals).size > 1, `every interval the same: ${intervals.join(', ')}`);
   });
 
-  test('a start removes leftovers: partial files and unrecorded snapshots', async (t) => {
+  test('a start removes leftovers: partial files, copies and unrecorded snapshots', async (t) => {
     const { dir, storage, meta } = await snapshotted(t);
+    await sent(storage, meta);
     storage.close();
-    for (const name of ['snapshot-1-99.db.partial', 'snapshot-1-99.db', 'received-2-5.db']) writeFileSync(join(dir, 'snapshots', name), 'x');
+    for (const name of ['copy.db.partial', 'snapshot-1-99.db', 'received-2-5.db']) writeFileSync(join(dir, 'snapshots', name), 'x');
     writeFileSync(join(dir, 'chat.db.partial'), 'x');
     openStorage(dir).close();
-    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [`snapshot-1-${meta.index}.db`]);
+    assert.deepEqual(readdirSync(join(dir, 'snapshots')), []);
     assert.equal(existsSync(join(dir, 'chat.db.partial')), false);
+  });
+});
+
+describe('the copy a follower is sent', () => {
+  test('holds the state as of the copy, at the compaction point or later, and says so', async (t) => {
+    const { dir, storage, meta } = await snapshotted(t);
+    const logged = await runWorkload(storage, 2, 10);
+    storage.commitState();
+    const copy = await sent(storage, meta);
+    assert.deepEqual([copy.meta.index, copy.meta.term, copy.meta.conf], [meta.index + logged, 1, meta.conf], 'newer than the compaction point');
+    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [`copy-1-${copy.meta.index}.db`]);
+    const { storage: follower } = freshStorage(t);
+    follower.installSnapshot({ meta: copy.meta, data: copy.data });
+    assert.equal(canonicalHash(follower.stateDb), canonicalHash(storage.stateDb));
+  });
+
+  test('is kept for the next follower until a compaction passes it', async (t) => {
+    const { dir, storage, meta } = await snapshotted(t);
+    const first = await sent(storage, meta);
+    await runWorkload(storage, 3, 5);
+    storage.commitState();
+    const second = await sent(storage, meta);
+    assert.deepEqual(second.meta, first.meta, 'the copy still serves: no new one');
+    const compacted = storage.createSnapshot();
+    assert.ok(compacted !== null && compacted.index > first.meta.index);
+    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [], 'the compaction made it useless');
+    const third = await sent(storage, compacted);
+    assert.equal(third.meta.index, compacted.index, 'a new copy');
+    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [`copy-1-${compacted.index}.db`]);
+  });
+
+  test('a copy that streams while a newer one replaces it is read whole', async (t) => {
+    const { storage, meta } = await snapshotted(t);
+    const streaming = await storage.snapshotToSend(meta, 4096);
+    await runWorkload(storage, 4, 5);
+    const compacted = storage.createSnapshot() as SnapshotMeta; // removes the first copy's file
+    const newer = await sent(storage, compacted);
+    const data = Buffer.concat(await collect(streaming.chunks));
+    const { storage: follower } = freshStorage(t);
+    follower.installSnapshot({ meta: streaming.meta, data });
+    assert.equal(follower.load().applied, meta.index);
+    assert.ok(newer.meta.index > meta.index);
   });
 });
 
@@ -112,10 +181,12 @@ describe('sending and installing a snapshot', () => {
     await runWorkload(follower, 9, 5); // state and log that the snapshot supersedes
     // Through the transport's interface, as the peer will wire it.
     const stores: SnapshotStore[] = [leader.storage, follower].map((s) => ({
-      read: (meta) => s.readSnapshot(meta, 4096),
+      read: (meta) => s.snapshotToSend(meta, 4096),
       receive: (meta) => s.receiveSnapshot(meta),
     }));
-    const chunks = await collect(stores[0]?.read(leader.meta) as AsyncIterable<Uint8Array>);
+    const outgoing = await (stores[0] as SnapshotStore).read(leader.meta);
+    assert.deepEqual(outgoing.meta, leader.meta, 'nothing applied since the compaction');
+    const chunks = await collect(outgoing.chunks);
     assert.ok(chunks.length > 5, `${chunks.length} chunks`);
     const receiver = stores[1]?.receive(leader.meta, 'n1') as SnapshotWriter;
     for (const chunk of chunks) receiver.write(chunk);
@@ -131,7 +202,7 @@ describe('sending and installing a snapshot', () => {
   test('a snapshot carried whole in the message installs the same way', async (t) => {
     const leader = await snapshotted(t);
     const { dir, storage: follower } = freshStorage(t);
-    const data = Buffer.concat(await collect(leader.storage.readSnapshot(leader.meta)));
+    const { data } = await sent(leader.storage, leader.meta);
     follower.installSnapshot({ meta: leader.meta, data });
     assert.equal(canonicalHash(follower.stateDb), canonicalHash(leader.storage.stateDb));
     assert.deepEqual(readdirSync(join(dir, 'snapshots')), [`snapshot-1-${leader.meta.index}.db`]);
@@ -143,7 +214,7 @@ describe('sending and installing a snapshot', () => {
     const leader = await snapshotted(t);
     const { dir, storage: follower } = freshStorage(t);
     const hash = canonicalHash(follower.stateDb);
-    const data = Buffer.concat(await collect(leader.storage.readSnapshot(leader.meta)));
+    const { data } = await sent(leader.storage, leader.meta);
     const cases: [string, SnapshotMeta, Uint8Array][] = [
       ['truncated', leader.meta, data.subarray(0, data.length >> 1)],
       ['garbage', leader.meta, Buffer.alloc(8192, 7)],
@@ -170,10 +241,15 @@ describe('sending and installing a snapshot', () => {
     assert.deepEqual(readdirSync(join(dir, 'snapshots')), []);
   });
 
-  test('only the latest snapshot can be read', async (t) => {
-    const { storage, meta } = await snapshotted(t);
-    await runWorkload(storage, 6, 3);
-    storage.createSnapshot();
-    assert.throws(() => storage.readSnapshot(meta), /is not the latest/);
+  test('an installed snapshot is what the next follower is sent, until a compaction passes it', async (t) => {
+    const leader = await snapshotted(t);
+    const { dir, storage: middle } = freshStorage(t);
+    middle.installSnapshot({ meta: leader.meta, data: (await sent(leader.storage, leader.meta)).data });
+    const onward = await sent(middle, leader.meta);
+    assert.deepEqual(onward.meta, leader.meta);
+    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [`snapshot-1-${leader.meta.index}.db`], 'no copy made');
+    await runWorkload(middle, 7, 3, 2);
+    middle.createSnapshot();
+    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [], 'the compaction made it useless');
   });
 });

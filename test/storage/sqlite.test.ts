@@ -46,6 +46,19 @@ describe('opening a database', () => {
     assert.deepEqual([db.pragma('user_version', { simple: true }), db.prepare('SELECT * FROM t').columns().length], [1, 1]);
   });
 
+  test('raft.db v1 to v2 keeps the snapshot row and lets a compaction record no file', (t) => {
+    const path = join(tempDir(t), 'raft.db');
+    const old = openDatabase(path, { ...raftSchema, migrations: raftSchema.migrations.slice(0, 1) });
+    old.prepare("INSERT INTO snapshot (id, idx, term, conf, file) VALUES (1, 40, 2, '{}', 'snapshot-2-40.db')").run();
+    assert.throws(() => old.prepare("UPDATE snapshot SET file = NULL").run(), /NOT NULL/);
+    old.close();
+    const db = openDatabase(path, raftSchema);
+    t.after(() => db.close());
+    assert.deepEqual(db.prepare('SELECT idx, term, conf, file FROM snapshot').all(), [{ idx: 40, term: 2, conf: '{}', file: 'snapshot-2-40.db' }]);
+    db.prepare('UPDATE snapshot SET file = NULL').run();
+    assert.equal(db.prepare('SELECT file FROM snapshot').pluck().get(), null);
+  });
+
   test('migrations must be numbered 1..n', () => {
     const gap: Schema = { ...v1, migrations: [{ version: 2, sql: '' }] };
     assert.throws(() => openDatabase(':memory:', gap), { code: 'misuse' });
@@ -100,7 +113,7 @@ describe('refusing what is not ours, untouched', () => {
     const db = openDatabase(path, raftSchema);
     db.pragma('user_version = 99');
     db.close();
-    refuses(path, raftSchema, 'too-new', /schema version 99, this build knows up to 1/);
+    refuses(path, raftSchema, 'too-new', /schema version 99, this build knows up to 2/);
   });
 
   test('Storage.open reports a damaged raft.db instead of starting afresh', (t) => {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { Transport, type SnapshotStore, type SnapshotWriter, type TransportOptions } from '../../main/transport/transport.js';
+import { Transport, type OutgoingSnapshot, type SnapshotStore, type SnapshotWriter, type TransportOptions } from '../../main/transport/transport.js';
 import { loadRaftService } from '../../main/transport/proto.js';
 import { emptyFrame, encodeFrame, raftPreface, raftPrefaceFamily, type MessageBatch } from '../../main/transport/frames.js';
 import { groupAuthority, issueNodeCertificate } from '../../main/security/certificates.js';
@@ -26,11 +26,13 @@ class Inbox {
   readonly errors: string[] = [];
 }
 
+/** Snapshots in memory; `ahead`: the copy read holds that many entries more than the core asked for. */
 class MemorySnapshots implements SnapshotStore {
   received = new Map<number, Uint8Array>();
-  constructor(private readonly data: Uint8Array) {}
-  async *read(_meta: SnapshotMeta): AsyncIterable<Uint8Array> {
-    yield this.data;
+  constructor(private readonly data: Uint8Array, private readonly ahead = 0) {}
+  async read(meta: SnapshotMeta): Promise<OutgoingSnapshot> {
+    const data = this.data;
+    return { meta: { ...meta, index: meta.index + this.ahead }, chunks: (async function* () { yield data; })() };
   }
   receive(meta: SnapshotMeta): SnapshotWriter {
     const parts: Uint8Array[] = [];
@@ -74,7 +76,7 @@ describe('peer transport (plaintext: static groups)', () => {
   const inboxA = new Inbox();
   const inboxB = new Inbox();
   const bigSnapshot = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => i % 251);
-  const a = transport('a', inboxA, new MemorySnapshots(bigSnapshot));
+  const a = transport('a', inboxA, new MemorySnapshots(bigSnapshot, 20));
   const bSnapshots = new MemorySnapshots(new Uint8Array(0));
   const b = transport('b', inboxB, bSnapshots);
 
@@ -98,13 +100,13 @@ describe('peer transport (plaintext: static groups)', () => {
     assert.equal(hb?.commit, 7);
   });
 
-  it('streams a snapshot in chunks and then delivers the Snap message', async () => {
+  it('streams a snapshot in chunks and then delivers the Snap message, labelled with what was sent', async () => {
     const meta = { index: 500, term: 4, conf: { voters: ['a', 'b'], learners: [] } };
     a.send([message('a', 'b', { type: MessageType.Snap, snapshot: { meta, data: new Uint8Array(0) } })]);
     await waitFor(() => inboxB.messages.some((m) => m.type === MessageType.Snap), 'the snapshot at b');
     const snap = inboxB.messages.find((m) => m.type === MessageType.Snap);
-    assert.deepEqual(snap?.snapshot?.meta, meta);
-    assert.deepEqual(bSnapshots.received.get(500), Buffer.from(bigSnapshot));
+    assert.deepEqual(snap?.snapshot?.meta, { ...meta, index: 520 }, 'the store\'s copy is newer than the core\'s meta');
+    assert.deepEqual(bSnapshots.received.get(520), Buffer.from(bigSnapshot));
   });
 
   it('refuses a message whose sender differs from the link owner, ends the link, and delivers nothing of it', async () => {
