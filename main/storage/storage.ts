@@ -21,7 +21,7 @@ export interface StorageOptions {
   readonly stateSchema: Schema;
   /** File name of the state database in the data directory. Default "chat.db". */
   readonly stateFile?: string;
-  /** snapshotDue() (compact the log) once this many entries were applied since the last compaction; 0: never. */
+  /** compactionDue() once this many entries were applied since the last compaction (the peer's --snapshot-every); 0: never. */
   readonly snapshotEvery?: number;
   /**
    * Stretch each interval by a random fraction below this (0, the default: none), drawn anew
@@ -202,12 +202,12 @@ export class Storage {
    * Automatic compaction once snapshotEvery entries were applied since the last (blocking).
    * Call after advance(); on a result, tell the core node.compact(meta.index, empty).
    */
-  maybeSnapshot(): SnapshotMeta | null {
-    return this.snapshotDue() ? this.createSnapshot() : null;
+  maybeCompactLog(): SnapshotMeta | null {
+    return this.compactionDue() ? this.compactLog() : null;
   }
 
   /** `applied`: the state database's applied index, when the caller already holds it (saves a read). */
-  snapshotDue(applied = this.applied.get().index): boolean {
+  compactionDue(applied = this.applied.get().index): boolean {
     if (this.snapshotEvery <= 0) return false;
     const since = (applied - (this.raft.snapshot()?.meta.index ?? 0)) / this.snapshotStretch;
     return since >= this.snapshotEvery;
@@ -224,7 +224,7 @@ export class Storage {
    * node.compact(meta.index, empty). No copy is made: the state database is the snapshot, and a
    * follower that needs one is sent a copy made then (snapshotToSend).
    */
-  createSnapshot(): SnapshotMeta | null {
+  compactLog(): SnapshotMeta | null {
     const at = this.commitForCompaction();
     if (at === null) return null;
     this.stateWal.flushSync();
@@ -236,15 +236,15 @@ export class Storage {
   }
 
   /**
-   * maybeSnapshot() without blocking: when a compaction is due and none is under way, commits the
+   * maybeCompactLog() without blocking: when a compaction is due and none is under way, commits the
    * applied batches and returns the promise of the compaction, which syncs the state database's
    * WAL off the event loop, records the compaction in raft.db and syncs that too; it resolves
    * with the metadata (then tell the core node.compact(meta.index)), or null if the database
    * was replaced meanwhile (an installed snapshot) or the storage closed. Returns null when
-   * nothing is due or a compaction is under way. The same order and crash points as createSnapshot().
+   * nothing is due or a compaction is under way. The same order and crash points as compactLog().
    */
   compactInBackground(applied?: number): Promise<SnapshotMeta | null> | null {
-    if (this.compacting !== null || this.closed || !this.snapshotDue(applied)) return null;
+    if (this.compacting !== null || this.closed || !this.compactionDue(applied)) return null;
     const at = this.commitForCompaction();
     if (at === null) return null;
     const generation = this.generation;

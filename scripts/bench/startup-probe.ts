@@ -46,7 +46,7 @@ if (mode === 'build') {
     }
     storage.save({ term: 1, vote: 'n1', commit: index }, batch);
     chat.applyBatch(batch);
-    if (done < count - 5_000 && done + 4096 >= count - 5_000) storage.createSnapshot();
+    if (done < count - 5_000 && done + 4096 >= count - 5_000) storage.compactLog();
   }
   storage.close();
   console.log(`stored ${count} messages in ${dir}`);

@@ -57,7 +57,7 @@ function drain(): void {
     const applyBatch = () => chat.applyBatch(rd.committed); // its own transaction, unless one is held open
     for (const a of holding ? storage.applyInOpenTransaction(applyBatch) : applyBatch()) acknowledge(a);
     node.advance(rd);
-    compact(storage.maybeSnapshot());
+    compact(storage.maybeCompactLog());
   }
 }
 
@@ -125,7 +125,7 @@ async function handle(op: DriverOp): Promise<void> {
     case 'elect': node.campaign(); drain(); print({ elected: status() }); break;
     case 'propose': await propose(op); break;
     case 'vote': vote(op); break;
-    case 'snapshot': compact(storage.createSnapshot()); break;
+    case 'snapshot': compact(storage.compactLog()); break;
     case 'install': install(op); break;
     case 'dump': dump(); break;
     case 'arm': setCrashTarget(op.at); break;

@@ -59,7 +59,7 @@ async function donor(t: TestContext): Promise<Donor> {
   const log = replica.entries(data);
   storage.save({ term: 1, vote: null, commit: 500 }, log);
   replica.machine.applyBatch(log);
-  const outgoing = await storage.snapshotToSend(storage.createSnapshot() as SnapshotMeta);
+  const outgoing = await storage.snapshotToSend(storage.compactLog() as SnapshotMeta);
   const file = join(dir, 'donor.db');
   for await (const chunk of outgoing.chunks) appendFileSync(file, chunk);
   return { file, meta: outgoing.meta, hash: canonicalHash(storage.stateDb) };

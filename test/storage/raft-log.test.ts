@@ -93,9 +93,9 @@ describe('membership as of an index', () => {
     assert.deepEqual(storage.load().conf, { voters: ['n1'], learners: [] });
     const applied = storage.stateDb.prepare('UPDATE raft_applied SET idx = ?, term = 1');
     applied.run(3);
-    assert.deepEqual(storage.createSnapshot()?.conf, { voters: ['n1'], learners: ['n2'] });
+    assert.deepEqual(storage.compactLog()?.conf, { voters: ['n1'], learners: ['n2'] });
     applied.run(4);
-    assert.deepEqual(storage.createSnapshot()?.conf, { voters: ['n1', 'n2'], learners: [] });
+    assert.deepEqual(storage.compactLog()?.conf, { voters: ['n1', 'n2'], learners: [] });
   });
 });
 

@@ -39,7 +39,7 @@ async function snapshotted(t: TestContext): Promise<{ dir: string; storage: Stor
   const { dir, storage } = freshStorage(t);
   storage.bootstrap({ nodeId: 'n1', founders: { voters: ['n1'], learners: [] } });
   const logged = await runWorkload(storage, 1, 60);
-  const meta = storage.createSnapshot();
+  const meta = storage.compactLog();
   assert.equal(meta?.index, logged);
   assert.ok(meta !== null);
   return { dir, storage, meta };
@@ -52,7 +52,7 @@ describe('compacting the log', () => {
     assert.deepEqual(readdirSync(join(dir, 'snapshots')), [], 'the state database is the snapshot');
     const loaded = storage.load();
     assert.deepEqual([loaded.snapshot?.meta, loaded.snapshot?.data.length, loaded.entries.length], [meta, 0, 0]);
-    assert.equal(storage.createSnapshot(), null, 'nothing applied since');
+    assert.equal(storage.compactLog(), null, 'nothing applied since');
   });
 
   test('keeps the entries after it', async (t) => {
@@ -60,7 +60,7 @@ describe('compacting the log', () => {
     const logged = await runWorkload(storage, 2, 10);
     const loaded = storage.load();
     assert.deepEqual([loaded.entries[0]?.index, loaded.entries.length], [meta.index + 1, logged]);
-    assert.equal(storage.createSnapshot()?.index, meta.index + logged);
+    assert.equal(storage.compactLog()?.index, meta.index + logged);
   });
 
   test('a state database older than the compaction point is refused, and nothing is changed', async (t) => {
@@ -74,7 +74,7 @@ describe('compacting the log', () => {
     copyFileSync(join(dir, 'chat.db'), older);
     const again = openStorage(dir);
     await runWorkload(again, 2, 20);
-    const meta = again.createSnapshot();
+    const meta = again.compactLog();
     again.close();
     rmSync(join(dir, 'chat.db-wal'), { force: true });
     copyFileSync(older, join(dir, 'chat.db'));
@@ -99,11 +99,11 @@ describe('compacting the log', () => {
   test('is due after the configured number of applied entries', async (t) => {
     const { storage } = freshStorage(t, { snapshotEvery: 50 });
     await runWorkload(storage, 4, 30);
-    assert.equal(storage.snapshotDue(), false);
+    assert.equal(storage.compactionDue(), false);
     await runWorkload(storage, 5, 30);
-    assert.equal(storage.snapshotDue(), true);
-    storage.createSnapshot();
-    assert.equal(storage.snapshotDue(), false);
+    assert.equal(storage.compactionDue(), true);
+    storage.compactLog();
+    assert.equal(storage.compactionDue(), false);
   });
 
   test('snapshotSpread stretches each interval by a random fraction, drawn again after every snapshot', async (t) => {
@@ -111,11 +111,11 @@ describe('compacting the log', () => {
     const intervals: number[] = [];
     let base = 0;
     for (let seed = 1; seed <= 6; seed++) {
-      const interval = Array.from({ length: 41 }, (_, k) => k).find((k) => storage.snapshotDue(base + k)) ?? -1;
+      const interval = Array.from({ length: 41 }, (_, k) => k).find((k) => storage.compactionDue(base + k)) ?? -1;
       assert.ok(interval >= 20 && interval <= 30, `due after ${interval} entries, not within 20..30`);
       intervals.push(interval);
       base += await runWorkload(storage, seed, interval);
-      assert.equal(storage.createSnapshot()?.index, base);
+      assert.equal(storage.compactLog()?.index, base);
     }
     assert.ok(new Set(intervals).size > 1, `every interval the same: ${intervals.join(', ')}`);
   });
@@ -152,7 +152,7 @@ describe('the copy a follower is sent', () => {
     storage.commitState();
     const second = await sent(storage, meta);
     assert.deepEqual(second.meta, first.meta, 'the copy still serves: no new one');
-    const compacted = storage.createSnapshot();
+    const compacted = storage.compactLog();
     assert.ok(compacted !== null && compacted.index > first.meta.index);
     assert.deepEqual(readdirSync(join(dir, 'snapshots')), [], 'the compaction made it useless');
     const third = await sent(storage, compacted);
@@ -164,7 +164,7 @@ describe('the copy a follower is sent', () => {
     const { storage, meta } = await snapshotted(t);
     const streaming = await storage.snapshotToSend(meta, 4096);
     await runWorkload(storage, 4, 5);
-    const compacted = storage.createSnapshot() as SnapshotMeta; // removes the first copy's file
+    const compacted = storage.compactLog() as SnapshotMeta; // removes the first copy's file
     const newer = await sent(storage, compacted);
     const data = Buffer.concat(await collect(streaming.chunks));
     const { storage: follower } = freshStorage(t);
@@ -249,7 +249,7 @@ describe('sending and installing a snapshot', () => {
     assert.deepEqual(onward.meta, leader.meta);
     assert.deepEqual(readdirSync(join(dir, 'snapshots')), [`snapshot-1-${leader.meta.index}.db`], 'no copy made');
     await runWorkload(middle, 7, 3, 2);
-    middle.createSnapshot();
+    middle.compactLog();
     assert.deepEqual(readdirSync(join(dir, 'snapshots')), [], 'the compaction made it useless');
   });
 });
