@@ -17,7 +17,9 @@ export type StorageErrorCode =
   /** The operating system failed a write or sync: nothing after it can be trusted to be on disk. */
   | 'io'
   /** Another process (or connection) holds the file: one data directory, one running peer. */
-  | 'in-use';
+  | 'in-use'
+  /** Not possible right now (no copy of the state to send yet); the caller tries again later. */
+  | 'unavailable';
 
 export class StorageError extends Error {
   constructor(readonly code: StorageErrorCode, message: string, options?: { cause?: unknown }) {

@@ -294,9 +294,15 @@ export class Storage {
 
   /** Once the compaction is durable: files it made useless go (an installed snapshot, a copy it passed). */
   private afterCompaction(meta: SnapshotMeta, previous: StoredSnapshot | null): void {
-    if (previous?.file != null && previous.file !== this.outgoing?.file) this.files.remove(previous.file);
+    this.removeSuperseded(previous);
     if (this.outgoing !== null && this.outgoing.meta.index < meta.index) this.setOutgoing(null);
     crashPoint('compact:after');
+  }
+
+  /** The previous record's file, once a newer record is durable (unless it is still the file to send). */
+  private removeSuperseded(previous: StoredSnapshot | null): void {
+    const file = previous?.file;
+    if (file != null && file !== this.outgoing?.file && file !== this.raft.snapshot()?.file) this.files.remove(file);
   }
 
   /**
@@ -317,7 +323,7 @@ export class Storage {
     }
     const out = this.outgoing;
     if (out === null || out.file === null || out.meta.index < wanted.index) {
-      throw new StorageError('misuse', `no copy of the state at ${wanted.index} or later to send (the log was compacted meanwhile)`);
+      throw new StorageError('unavailable', `no copy of the state at ${wanted.index} or later to send yet (the log was compacted meanwhile)`);
     }
     return { meta: out.meta, chunks: await this.files.open(out.file, chunkBytes) };
   }
@@ -375,7 +381,7 @@ export class Storage {
     this.raft.flushSync();
     crashPoint('snapshot-install:recorded');
     this.replaceState(file);
-    if (previous?.file != null && previous.file !== file && previous.file !== this.outgoing?.file) this.files.remove(previous.file);
+    this.removeSuperseded(previous);
     this.setOutgoing({ meta, file }); // the next follower can be sent what we were
     crashPoint('snapshot-install:after');
   }
