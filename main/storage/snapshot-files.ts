@@ -14,8 +14,11 @@ import { openDatabase, type Db, type Schema } from './sqlite.js';
 
 export const defaultChunkBytes = 1 << 20;
 
+/** The integrity check of a whole file: "ok", or what is wrong with it (the storage worker's quickCheck). */
+export type IntegrityCheck = (path: string) => Promise<string>;
+
 export class SnapshotFiles {
-  constructor(readonly dir: string, private readonly stateSchema: Schema) {
+  constructor(readonly dir: string, private readonly stateSchema: Schema, private readonly integrityCheck: IntegrityCheck) {
     mkdirSync(dir, { recursive: true });
   }
 
@@ -43,19 +46,38 @@ export class SnapshotFiles {
     return new SnapshotReceiver(this, meta, openSync(this.partial(meta), 'w'));
   }
 
-  /** Receives a snapshot that arrived whole (in a Snap message's data). */
+  /** Receives a snapshot that arrived whole (in a Snap message's data; small: checked on this thread). */
   writeReceived(meta: SnapshotMeta, data: Uint8Array): string {
     const partial = this.partial(meta);
     writeFileSync(partial, data);
     fsyncPath(partial);
-    return this.acceptPartial(meta);
+    return this.accept(meta, () => this.verify(partial, meta, true));
   }
 
-  /** Verifies a fully written and synced partial reception and gives it its received name. */
-  acceptPartial(meta: SnapshotMeta): string {
+  /**
+   * Verifies a fully written and synced partial reception and gives it its received name. The
+   * integrity check, which reads every page (0.41–0.43 s for 192 MB from the page cache), runs in the
+   * storage worker: a follower catching up keeps answering heartbeats meanwhile.
+   */
+  async acceptPartial(meta: SnapshotMeta): Promise<string> {
+    const partial = this.partial(meta);
+    let problem: string;
+    try {
+      problem = await this.integrityCheck(partial);
+    } catch (err) {
+      removeIfPresent(partial);
+      throw err;
+    }
+    return this.accept(meta, () => {
+      if (problem !== 'ok') throw new StorageError('bad-snapshot', `snapshot ${partial} is unusable: ${problem}`);
+      this.verify(partial, meta, false);
+    });
+  }
+
+  private accept(meta: SnapshotMeta, verify: () => void): string {
     const partial = this.partial(meta);
     try {
-      this.verify(partial, meta);
+      verify();
     } catch (err) {
       removeIfPresent(partial);
       throw err;
@@ -80,11 +102,11 @@ export class SnapshotFiles {
     return file;
   }
 
-  /** Checks that `path` is a sound state database at exactly meta's index and term. */
-  verify(path: string, meta: SnapshotMeta): void {
+  /** Checks that `path` is our state database (sound, with `quickCheck`) at exactly meta's index and term. */
+  private verify(path: string, meta: SnapshotMeta, quickCheck: boolean): void {
     let db: Db;
     try {
-      db = openDatabase(path, this.stateSchema, { readonly: true });
+      db = openDatabase(path, this.stateSchema, { readonly: true, check: quickCheck });
     } catch (err) {
       throw new StorageError('bad-snapshot', `snapshot ${path} is unusable: ${(err as Error).message}`, { cause: err });
     }
@@ -138,7 +160,7 @@ export class SnapshotReceiver {
     if (this.fd === null) throw new StorageError('misuse', 'snapshot receiver already closed');
     fsyncSync(this.fd);
     this.close();
-    this.files.acceptPartial(this.meta);
+    await this.files.acceptPartial(this.meta);
   }
 
   abort(): void {

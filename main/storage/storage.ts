@@ -2,7 +2,7 @@
 // log), the state-machine database (chat.db) and snapshots/. Open it, load() the core's
 // InitialState, save() every Ready, apply into stateDb, compact the log, copy the state for a
 // follower that needs a snapshot, install one. Layout and guarantees: docs/storage.md.
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfState, Entry, HardState, InitialState, Snapshot, SnapshotMeta } from '../raft/types.js';
 import { AppliedIndex, type AppliedPosition } from './applied.js';
@@ -69,7 +69,6 @@ export class Storage {
   /** Bumped whenever the state database is replaced: a copy of the old one is then stale. */
   private generation = 0;
   private closed = false;
-  private readonly worker = new StorageWorker();
   private applied: AppliedIndex;
   private readonly statePath: string;
   private readonly snapshotEvery: number;
@@ -80,6 +79,7 @@ export class Storage {
     readonly dir: string,
     private readonly raft: RaftStore,
     private readonly files: SnapshotFiles,
+    private readonly worker: StorageWorker,
     private readonly options: StorageOptions,
   ) {
     this.statePath = join(dir, options.stateFile ?? 'chat.db');
@@ -89,8 +89,6 @@ export class Storage {
     this.state = this.openState();
     this.stateWal = new WalSync(this.statePath, 'the state database');
     this.applied = new AppliedIndex(this.state);
-    const stored = raft.snapshot();
-    if (stored?.file != null) this.outgoing = stored;
   }
 
   private openState(check = this.options.stateCheck !== 'deferred'): Db {
@@ -119,9 +117,10 @@ export class Storage {
     mkdirSync(dir, { recursive: true });
     const raft = new RaftStore(openDatabase(join(dir, 'raft.db'), raftSchema, { exclusive: true }));
     try {
-      const files = new SnapshotFiles(join(dir, 'snapshots'), options.stateSchema);
+      const worker = new StorageWorker();
+      const files = new SnapshotFiles(join(dir, 'snapshots'), options.stateSchema, (path) => quickCheckInWorker(worker, path));
       files.removeAllBut(raft.snapshot()?.file ?? null);
-      const storage = new Storage(dir, raft, files, options);
+      const storage = new Storage(dir, raft, files, worker, options);
       storage.recover();
       return storage;
     } catch (err) {
@@ -380,9 +379,9 @@ export class Storage {
     this.raft.recordSnapshot({ meta, file }, true);
     this.raft.flushSync();
     crashPoint('snapshot-install:recorded');
-    this.replaceState(file);
+    this.swapIn({ meta, file });
     this.removeSuperseded(previous);
-    this.setOutgoing({ meta, file }); // the next follower can be sent what we were
+    this.setOutgoing(null); // a copy of the state we replaced
     crashPoint('snapshot-install:after');
   }
 
@@ -417,22 +416,35 @@ export class Storage {
     if (!existsSync(this.files.path(stored.file))) {
       throw new StorageError('inconsistent', `raft.db records snapshot ${stored.file} but it is missing from ${this.files.dir}`);
     }
-    this.replaceState(stored.file);
+    this.swapIn({ meta: stored.meta, file: stored.file });
   }
 
-  /** Replaces the state database with a copy of a snapshot file, atomically. */
+  /**
+   * The recorded snapshot file becomes the state database, and the record then names no file: the
+   * state database holds the snapshot's index durably, as after a compaction.
+   */
+  private swapIn(recorded: { meta: SnapshotMeta; file: string }): void {
+    this.replaceState(recorded.file);
+    this.raft.recordSnapshot({ meta: recorded.meta, file: null }, false);
+    this.raft.flushSync();
+  }
+
+  /**
+   * Replaces the state database with a snapshot file by renaming it, atomically. The file was
+   * synced and checked whole when it was received, so it is neither copied nor checked again:
+   * at 192 MB that was 0.6 s on the event loop (copy 50–67 ms, fsync 112–121 ms, quick_check
+   * 413–434 ms), after the same check at reception.
+   */
   private replaceState(file: string): void {
-    const partial = `${this.statePath}.partial`;
-    copyFileSync(this.files.path(file), partial);
-    fsyncPath(partial);
     this.generation++;
     if (this.state.inTransaction) this.state.exec('ROLLBACK'); // applies the snapshot supersedes
     this.stateWal.close();
     this.state.close(); // checkpoints and removes the WAL; a leftover WAL must never meet the new file
     removeIfPresent(`${this.statePath}-wal`);
     removeIfPresent(`${this.statePath}-shm`);
-    durableRename(partial, this.statePath, this.dir);
-    this.state = this.openState(true); // a fresh copy: checked here, whatever stateCheck says
+    durableRename(this.files.path(file), this.statePath, this.dir);
+    fsyncPath(this.files.dir); // the name it leaves
+    this.state = this.openState(false);
     this.stateWal = new WalSync(this.statePath, 'the state database');
     this.applied = new AppliedIndex(this.state);
   }

@@ -205,7 +205,7 @@ describe('sending and installing a snapshot', () => {
     const { data } = await sent(leader.storage, leader.meta);
     follower.installSnapshot({ meta: leader.meta, data });
     assert.equal(canonicalHash(follower.stateDb), canonicalHash(leader.storage.stateDb));
-    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [`snapshot-1-${leader.meta.index}.db`]);
+    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [], 'the file became chat.db');
     const logged = await runWorkload(follower, 10, 3, 2); // applying goes on from the snapshot's index
     assert.equal(follower.load().applied, leader.meta.index + logged);
   });
@@ -241,15 +241,17 @@ describe('sending and installing a snapshot', () => {
     assert.deepEqual(readdirSync(join(dir, 'snapshots')), []);
   });
 
-  test('an installed snapshot is what the next follower is sent, until a compaction passes it', async (t) => {
+  test('an installed snapshot becomes chat.db, which holds its index as after a compaction', async (t) => {
     const leader = await snapshotted(t);
     const { dir, storage: middle } = freshStorage(t);
     middle.installSnapshot({ meta: leader.meta, data: (await sent(leader.storage, leader.meta)).data });
-    const onward = await sent(middle, leader.meta);
-    assert.deepEqual(onward.meta, leader.meta);
-    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [`snapshot-1-${leader.meta.index}.db`], 'no copy made');
-    await runWorkload(middle, 7, 3, 2);
-    middle.compactLog();
-    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [], 'the compaction made it useless');
+    assert.deepEqual(readdirSync(join(dir, 'snapshots')), []);
+    middle.close();
+    const again = openStorage(dir);
+    t.after(() => again.close());
+    assert.deepEqual([again.load().snapshot?.meta, again.load().applied], [leader.meta, leader.meta.index]);
+    const onward = await sent(again, leader.meta);
+    assert.deepEqual(onward.meta, leader.meta, 'sent on as a copy of chat.db');
+    assert.equal(canonicalHash(again.stateDb), canonicalHash(leader.storage.stateDb));
   });
 });
