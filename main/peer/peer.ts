@@ -695,10 +695,12 @@ export class Peer extends EventEmitter<PeerEvents> {
   private maybeCompact(): void {
     const compacting = this.storage.compactInBackground(this.appliedIndex); // the machine holds it: no read per Ready
     if (compacting === null) return;
+    // A failure is fatal, as a failed Ready sync is: the sync of chat.db or of raft.db's record
+    // failed, and after a failed fsync the kernel may have dropped the pages it did not write.
     compacting.then((meta) => {
       if (meta !== null && !this.stopped) this.compactAt = Math.max(this.compactAt, meta.index);
       this.compactIfApplied();
-    }, (err: unknown) => this.log.warn({ err: (err as Error).message }, 'compacting the log failed; the log is kept and it is tried again later'));
+    }, (err: unknown) => this.fatal(err as Error));
   }
 
   private compactIfApplied(): void {

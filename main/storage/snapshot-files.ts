@@ -34,11 +34,21 @@ export class SnapshotFiles {
   }
 
   /**
-   * Opens the file and returns its contents in chunks. Opened now, so that the file may be
-   * replaced (removed) while it streams.
+   * Opens the file for reading in chunks. Opened now, so that the file may be replaced (removed)
+   * while it streams. Closed when the chunks end, or by close(), whichever comes first;
+   * `onClose` runs then, once.
    */
-  async open(file: string, chunkBytes = defaultChunkBytes): Promise<AsyncIterable<Buffer>> {
-    return chunksOf(await open(this.path(file), 'r'), chunkBytes);
+  async open(file: string, chunkBytes = defaultChunkBytes, onClose: () => void = () => {}): Promise<FileStream> {
+    const handle = await open(this.path(file), 'r');
+    let closing: Promise<void> | null = null;
+    const close = (): Promise<void> => {
+      if (closing === null) {
+        onClose();
+        closing = handle.close();
+      }
+      return closing;
+    };
+    return { chunks: chunksOf(handle, chunkBytes, close), close };
   }
 
   /** Starts receiving a snapshot in chunks; finish() verifies it and makes it installable. */
@@ -134,6 +144,17 @@ export class SnapshotFiles {
     }
   }
 
+  /**
+   * Removes complete receptions at or below `index`: the core installs a snapshot only above its
+   * commit index, so once we hold state at `index` they can never be installed.
+   */
+  removeReceivedUpTo(index: number): void {
+    for (const name of readdirSync(this.dir)) {
+      const received = /^received-\d+-(\d+)\.db$/.exec(name);
+      if (received !== null && Number(received[1]) <= index) this.discard(name);
+    }
+  }
+
   /** At start: removes every file except `keep` (partials, stale receptions, old snapshots). */
   removeAllBut(keep: string | null): void {
     for (const name of readdirSync(this.dir)) {
@@ -174,7 +195,13 @@ export class SnapshotReceiver {
   }
 }
 
-async function* chunksOf(handle: FileHandle, chunkBytes: number): AsyncGenerator<Buffer> {
+/** A file being read in chunks; close() ends it early (and is what the end of the chunks calls). */
+export interface FileStream {
+  readonly chunks: AsyncIterable<Buffer>;
+  close(): Promise<void>;
+}
+
+async function* chunksOf(handle: FileHandle, chunkBytes: number, close: () => Promise<void>): AsyncGenerator<Buffer> {
   try {
     for (let position = 0; ; ) {
       const buffer = Buffer.allocUnsafe(chunkBytes);
@@ -184,7 +211,7 @@ async function* chunksOf(handle: FileHandle, chunkBytes: number): AsyncGenerator
       yield buffer.subarray(0, bytesRead);
     }
   } finally {
-    await handle.close();
+    await close();
   }
 }
 

@@ -50,6 +50,8 @@ export interface StorageOptions {
 export interface OutgoingSnapshot {
   readonly meta: SnapshotMeta;
   readonly chunks: AsyncIterable<Buffer>;
+  /** Closes the file; the end of the chunks does too. Call it when the stream ends early. */
+  close(): Promise<void>;
 }
 
 export const defaultSnapshotEvery = 10_000;
@@ -66,6 +68,8 @@ export class Storage {
   private outgoing: StoredSnapshot | null = null;
   /** A copy of the state database being made for a follower (snapshotToSend). */
   private copying: Promise<void> | null = null;
+  /** Copies being made or streamed: automatic compaction waits for them (compactionDue). */
+  private sending = 0;
   /** Bumped whenever the state database is replaced: a copy of the old one is then stale. */
   private generation = 0;
   private closed = false;
@@ -116,15 +120,18 @@ export class Storage {
   static open(dir: string, options: StorageOptions): Storage {
     mkdirSync(dir, { recursive: true });
     const raft = new RaftStore(openDatabase(join(dir, 'raft.db'), raftSchema, { exclusive: true }));
+    let storage: Storage | null = null;
     try {
       const worker = new StorageWorker();
       const files = new SnapshotFiles(join(dir, 'snapshots'), options.stateSchema, (path) => quickCheckInWorker(worker, path));
       files.removeAllBut(raft.snapshot()?.file ?? null);
-      const storage = new Storage(dir, raft, files, worker, options);
+      storage = new Storage(dir, raft, files, worker, options);
       storage.recover();
       return storage;
     } catch (err) {
-      raft.close();
+      // Both files closed: a refused data directory can be moved aside at once (Windows).
+      if (storage === null) raft.close();
+      else storage.close();
       throw err;
     }
   }
@@ -207,7 +214,10 @@ export class Storage {
 
   /** `applied`: the state database's applied index, when the caller already holds it (saves a read). */
   compactionDue(applied = this.applied.get().index): boolean {
-    if (this.snapshotEvery <= 0) return false;
+    // Not while a copy is made or streamed: a compaction past it would leave the follower that
+    // installs it behind the log again (a 192 MB copy takes seconds; at 64 senders 10,000
+    // entries are applied in about three).
+    if (this.snapshotEvery <= 0 || this.sending > 0) return false;
     const since = (applied - (this.raft.snapshot()?.meta.index ?? 0)) / this.snapshotStretch;
     return since >= this.snapshotEvery;
   }
@@ -295,6 +305,7 @@ export class Storage {
   private afterCompaction(meta: SnapshotMeta, previous: StoredSnapshot | null): void {
     this.removeSuperseded(previous);
     if (this.outgoing !== null && this.outgoing.meta.index < meta.index) this.setOutgoing(null);
+    this.files.removeReceivedUpTo(meta.index);
     crashPoint('compact:after');
   }
 
@@ -314,17 +325,25 @@ export class Storage {
    * (the core offers the snapshot again).
    */
   async snapshotToSend(wanted: SnapshotMeta, chunkBytes?: number): Promise<OutgoingSnapshot> {
-    for (let attempt = 0; attempt < 2 && (this.outgoing?.meta.index ?? 0) < wanted.index; attempt++) {
-      this.copying ??= this.copyForSending().finally(() => {
-        this.copying = null;
-      });
-      await this.copying;
+    this.sending++;
+    let sent = false;
+    try {
+      for (let attempt = 0; attempt < 2 && (this.outgoing?.meta.index ?? 0) < wanted.index; attempt++) {
+        this.copying ??= this.copyForSending().finally(() => {
+          this.copying = null;
+        });
+        await this.copying;
+      }
+      const out = this.outgoing;
+      if (out === null || out.file === null || out.meta.index < wanted.index) {
+        throw new StorageError('unavailable', `no copy of the state at ${wanted.index} or later to send yet (the log was compacted meanwhile)`);
+      }
+      const stream = await this.files.open(out.file, chunkBytes, () => this.sending--);
+      sent = true;
+      return { meta: out.meta, ...stream };
+    } finally {
+      if (!sent) this.sending--;
     }
-    const out = this.outgoing;
-    if (out === null || out.file === null || out.meta.index < wanted.index) {
-      throw new StorageError('unavailable', `no copy of the state at ${wanted.index} or later to send yet (the log was compacted meanwhile)`);
-    }
-    return { meta: out.meta, chunks: await this.files.open(out.file, chunkBytes) };
   }
 
   private async copyForSending(): Promise<void> {
@@ -382,6 +401,7 @@ export class Storage {
     this.swapIn({ meta, file });
     this.removeSuperseded(previous);
     this.setOutgoing(null); // a copy of the state we replaced
+    this.files.removeReceivedUpTo(meta.index);
     crashPoint('snapshot-install:after');
   }
 

@@ -14,25 +14,42 @@ export class WalSync {
   private fd: number | null = null;
   private inFlight = 0;
   private closed = false;
+  /**
+   * The first failed sync. Linux reports a write-back error once per open file, so a later sync
+   * on the same fd may succeed though the pages it lost were never written: every later flush
+   * fails with it too.
+   */
+  private failed: StorageError | null = null;
 
   /** `dbPath`: the database file (its WAL is `${dbPath}-wal`); `what` names it in errors. */
-  constructor(private readonly dbPath: string, private readonly what: string) {}
+  constructor(readonly dbPath: string, private readonly what: string) {}
 
   flush(): Promise<void> {
+    if (this.failed !== null) return Promise.reject(this.failed);
     const fd = this.wal();
     this.inFlight++;
     return new Promise<void>((resolve, reject) => {
       fdatasync(fd, (err) => {
         this.inFlight--;
         if (this.closed && this.inFlight === 0) this.closeFd();
-        if (err === null) resolve();
-        else reject(new StorageError('io', `could not sync ${this.what} to disk: ${err.message}`, { cause: err }));
+        if (err === null && this.failed === null) resolve();
+        else reject(this.failure(err));
       });
     });
   }
 
   flushSync(): void {
-    fdatasyncSync(this.wal());
+    if (this.failed !== null) throw this.failed;
+    try {
+      fdatasyncSync(this.wal());
+    } catch (err) {
+      throw this.failure(err as Error);
+    }
+  }
+
+  private failure(err: Error | null): StorageError {
+    this.failed ??= new StorageError('io', `could not sync ${this.what} to disk: ${err?.message ?? 'an earlier sync failed'}`, { cause: err });
+    return this.failed;
   }
 
   /** Call when the database closes (its WAL goes away); a flush in flight closes the fd when done. */

@@ -26,6 +26,8 @@ export interface SnapshotStore {
 export interface OutgoingSnapshot {
   readonly meta: SnapshotMeta;
   readonly chunks: AsyncIterable<Uint8Array>;
+  /** Releases what the chunks hold (an open file), also when they were not read to the end. */
+  close(): Promise<void>;
 }
 
 export interface SnapshotWriter {
@@ -443,15 +445,20 @@ class PeerLink {
   private async streamSnapshot(m: Message): Promise<void> {
     const snapshot = m.snapshot as NonNullable<Message['snapshot']>;
     const outgoing = await this.opts.snapshots.read(snapshot.meta);
-    // The follower is told the state it gets, which may be newer than the core's meta.
-    const sent: Message = { ...m, snapshot: { ...snapshot, meta: outgoing.meta } };
-    await new Promise<void>((resolve, reject) => {
-      const call = this.snapshots().InstallSnapshot((err) => (err ? reject(err) : resolve()));
-      void this.pumpSnapshot(call, sent, outgoing.chunks).catch((err: Error) => {
-        call.cancel();
-        reject(err);
+    try {
+      if (this.closed) return; // closed while the copy was made
+      // The follower is told the state it gets, which may be newer than the core's meta.
+      const sent: Message = { ...m, snapshot: { ...snapshot, meta: outgoing.meta } };
+      await new Promise<void>((resolve, reject) => {
+        const call = this.snapshots().InstallSnapshot((err) => (err ? reject(err) : resolve()));
+        void this.pumpSnapshot(call, sent, outgoing.chunks).catch((err: Error) => {
+          call.cancel();
+          reject(err);
+        });
       });
-    });
+    } finally {
+      await outgoing.close();
+    }
   }
 
   private async pumpSnapshot(call: grpc.ClientWritableStream<unknown>, m: Message, chunks: AsyncIterable<Uint8Array>): Promise<void> {
@@ -465,9 +472,22 @@ class PeerLink {
   }
 }
 
+/** Writes one chunk; waits for 'drain' when the stream is full, and fails if it closes meanwhile. */
 function writeChunk(call: grpc.ClientWritableStream<unknown>, chunk: object): Promise<void> {
-  return new Promise((resolve) => {
-    if (call.write(chunk)) resolve();
-    else call.once('drain', () => resolve());
+  return new Promise((resolve, reject) => {
+    if (call.write(chunk)) {
+      resolve();
+      return;
+    }
+    const settle = (err?: Error): void => {
+      call.off('drain', onDrain);
+      call.off('close', onClose);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onDrain = (): void => settle();
+    const onClose = (): void => settle(new Error('the snapshot stream closed before it was written'));
+    call.once('drain', onDrain);
+    call.once('close', onClose);
   });
 }

@@ -10,7 +10,8 @@ import { openDatabase } from '../../main/storage/sqlite.js';
 import { chatSchema } from '../../main/chat/migrations/index.js';
 import { ChatReplica } from '../helpers/chat-replica.js';
 import { freshStorage, openStorage } from '../helpers/storage.js';
-import { EntryType, type Entry } from '../../main/raft/types.js';
+import { EntryType, type Entry, type SnapshotMeta } from '../../main/raft/types.js';
+import { WalSync } from '../../main/storage/wal-sync.js';
 import type { Storage } from '../../main/storage/storage.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -46,6 +47,46 @@ test('compactInBackground: the applied batches are committed, synced, then the c
   assert.deepEqual(readdirSync(join(dir, 'snapshots')), [], 'nothing copied');
   assert.deepEqual([storage.load().snapshot?.meta.index, storage.load().entries.length], [applied.index, 0], 'the log up to it is gone');
   assert.equal(storage.compactInBackground(), null, 'nothing due right after');
+});
+
+test('chat.db\'s WAL is synced before the compaction is recorded, in both paths', async (t) => {
+  // SIGKILL keeps the page cache, so the crash tests cannot see a missing sync: watch the order.
+  const { dir, storage } = freshStorage(t, { snapshotEvery: 10 });
+  storage.bootstrap({ nodeId: 'n1', founders: { voters: ['n1'], learners: [] } });
+  const seen: string[] = [];
+  const chatDb = join(dir, 'chat.db');
+  const recorded = () => storage.load().snapshot?.meta.index ?? 0;
+  for (const name of ['flush', 'flushSync'] as const) {
+    const original = WalSync.prototype[name] as (this: WalSync) => unknown;
+    t.mock.method(WalSync.prototype, name, function (this: WalSync) {
+      if (this.dbPath === chatDb) seen.push(`${name} of chat.db with the compaction at ${recorded()}`);
+      return original.call(this);
+    });
+  }
+  await fill(storage, 20);
+  const first = await storage.compactInBackground();
+  await fill(storage, 20);
+  const second = storage.compactLog();
+  assert.deepEqual(seen, [`flush of chat.db with the compaction at 0`, `flushSync of chat.db with the compaction at ${first?.index}`]);
+  assert.ok((second?.index ?? 0) > (first?.index ?? 0));
+});
+
+test('no automatic compaction while a copy for a follower is being made or streamed', async (t) => {
+  const { storage } = freshStorage(t, { snapshotEvery: 10 });
+  storage.bootstrap({ nodeId: 'n1', founders: { voters: ['n1'], learners: [] } });
+  await fill(storage, 20);
+  const meta = await storage.compactInBackground() as SnapshotMeta;
+  await fill(storage, 20);
+  assert.equal(storage.compactionDue(), true);
+  const making = storage.snapshotToSend(meta);
+  assert.equal(storage.compactionDue(), false, 'while the copy is made');
+  const streaming = await making;
+  assert.deepEqual([storage.compactionDue(), storage.compactInBackground()], [false, null], 'while it streams');
+  await streaming.close();
+  assert.equal(storage.compactionDue(), true, 'once it is closed');
+  const read = await storage.snapshotToSend(meta);
+  for await (const chunk of read.chunks) assert.ok(chunk.length > 0);
+  assert.equal(storage.compactionDue(), true, 'reading to the end closes it too');
 });
 
 test('a compaction cut short by a close is not recorded', async (t) => {

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { encodeConfChange } from '../../main/raft/confchange.js';
-import { EntryType } from '../../main/raft/types.js';
+import { EntryType, type SnapshotMeta } from '../../main/raft/types.js';
 import { raftSchema } from '../../main/storage/migrations/index.js';
+import { StorageError } from '../../main/storage/errors.js';
 import { RaftStore } from '../../main/storage/raft-store.js';
+import { WalSync } from '../../main/storage/wal-sync.js';
 import { openDatabase } from '../../main/storage/sqlite.js';
 import { describeLog, entries, freshStorage, openStorage } from '../helpers/storage.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -97,6 +100,21 @@ describe('membership as of an index', () => {
     applied.run(4);
     assert.deepEqual(storage.compactLog()?.conf, { voters: ['n1', 'n2'], learners: [] });
   });
+
+  test('a copy sent at a later index than the compaction carries the membership at its own index', async (t) => {
+    const { storage } = freshStorage(t);
+    storage.bootstrap({ nodeId: 'n1', founders: { voters: ['n1'], learners: [] } });
+    const conf = (index: number, data: Uint8Array) => ({ index, term: 1, type: EntryType.ConfChange, data });
+    storage.save(null, [...entries(1, 2, 1), conf(3, encodeConfChange({ type: 'addLearner', node: 'n2' }))]);
+    const applied = storage.stateDb.prepare('UPDATE raft_applied SET idx = ?, term = 1');
+    applied.run(2);
+    const compacted = storage.compactLog();
+    assert.deepEqual([compacted?.index, compacted?.conf], [2, { voters: ['n1'], learners: [] }]);
+    applied.run(3); // the conf change applied after the compaction
+    const outgoing = await storage.snapshotToSend(compacted as SnapshotMeta);
+    await outgoing.close();
+    assert.deepEqual([outgoing.meta.index, outgoing.meta.conf], [3, { voters: ['n1'], learners: ['n2'] }]);
+  });
 });
 
 describe('consistency checks at load', () => {
@@ -138,6 +156,22 @@ describe('writes synced off the event loop (the peer\'s path: write(), then awai
     const again = openStorage(dir);
     t.after(() => again.close());
     assert.deepEqual(describeLog(again.load().entries), ['1/2:e1t2', '2/2:e2t2']);
+  });
+});
+
+describe('a failed sync', () => {
+  test('rejects with an io error naming the file, and every later sync fails with the same error', async (t) => {
+    // fdatasync of a character device fails (EINVAL): a WAL that is /dev/null stands for a disk
+    // that refused a write-back. Linux reports such an error once per open file, so a later
+    // sync on the same fd could succeed though the lost pages were never written.
+    const dir = tempDir(t);
+    symlinkSync('/dev/null', join(dir, 'x.db-wal'));
+    const wal = new WalSync(join(dir, 'x.db'), 'the test file');
+    t.after(() => wal.close());
+    const first = await wal.flush().then(() => null, (err: unknown) => err);
+    assert.ok(first instanceof StorageError && first.code === 'io' && first.message.includes('could not sync the test file'), String(first));
+    await assert.rejects(wal.flush(), (err) => err === first);
+    assert.throws(() => wal.flushSync(), (err) => err === first);
   });
 });
 

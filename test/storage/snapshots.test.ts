@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { encodeCommand } from '../../main/chat/commands.js';
@@ -82,6 +82,8 @@ describe('compacting the log', () => {
     assert.throws(() => openStorage(dir), (err: Error & { code?: string }) =>
       err.code === 'inconsistent' && err.message.includes(`compacted up to ${meta?.index}`));
     assert.deepEqual(['chat.db', 'raft.db'].map((name) => readFileSync(join(dir, name))), files);
+    const open = readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } });
+    assert.deepEqual(open.filter((path) => path.startsWith(dir)), [], 'both files closed: the directory can be moved aside');
   });
 
   test('survives a restart: load() returns it and the entries after', async (t) => {
@@ -230,6 +232,22 @@ describe('sending and installing a snapshot', () => {
     assert.throws(() => follower.installSnapshot({ meta: leader.meta, data: new Uint8Array(0) }), /no received file/);
     assert.deepEqual([canonicalHash(follower.stateDb), follower.load().snapshot], [hash, null]);
     assert.deepEqual(readdirSync(join(dir, 'snapshots')), []);
+  });
+
+  test('receptions that can no longer be installed are removed once the state is past them', async (t) => {
+    const leader = await snapshotted(t);
+    const older = await sent(leader.storage, leader.meta);
+    await runWorkload(leader.storage, 11, 5);
+    const newer = await sent(leader.storage, leader.storage.compactLog() as SnapshotMeta);
+    const { dir, storage: follower } = freshStorage(t);
+    for (const copy of [older, newer]) {
+      const receiver = follower.receiveSnapshot(copy.meta);
+      receiver.write(copy.data);
+      await receiver.finish();
+    }
+    assert.equal(readdirSync(join(dir, 'snapshots')).length, 2);
+    follower.installSnapshot({ meta: newer.meta, data: new Uint8Array(0) });
+    assert.deepEqual(readdirSync(join(dir, 'snapshots')), [], 'the older reception went too');
   });
 
   test('an aborted reception leaves nothing behind', async (t) => {

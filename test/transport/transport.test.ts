@@ -29,10 +29,11 @@ class Inbox {
 /** Snapshots in memory; `ahead`: the copy read holds that many entries more than the core asked for. */
 class MemorySnapshots implements SnapshotStore {
   received = new Map<number, Uint8Array>();
+  closed = 0;
   constructor(private readonly data: Uint8Array, private readonly ahead = 0) {}
   async read(meta: SnapshotMeta): Promise<OutgoingSnapshot> {
     const data = this.data;
-    return { meta: { ...meta, index: meta.index + this.ahead }, chunks: (async function* () { yield data; })() };
+    return { meta: { ...meta, index: meta.index + this.ahead }, chunks: (async function* () { yield data; })(), close: async () => void this.closed++ };
   }
   receive(meta: SnapshotMeta): SnapshotWriter {
     const parts: Uint8Array[] = [];
@@ -76,7 +77,8 @@ describe('peer transport (plaintext: static groups)', () => {
   const inboxA = new Inbox();
   const inboxB = new Inbox();
   const bigSnapshot = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => i % 251);
-  const a = transport('a', inboxA, new MemorySnapshots(bigSnapshot, 20));
+  const aSnapshots = new MemorySnapshots(bigSnapshot, 20);
+  const a = transport('a', inboxA, aSnapshots);
   const bSnapshots = new MemorySnapshots(new Uint8Array(0));
   const b = transport('b', inboxB, bSnapshots);
 
@@ -107,6 +109,7 @@ describe('peer transport (plaintext: static groups)', () => {
     const snap = inboxB.messages.find((m) => m.type === MessageType.Snap);
     assert.deepEqual(snap?.snapshot?.meta, { ...meta, index: 520 }, 'the store\'s copy is newer than the core\'s meta');
     assert.deepEqual(bSnapshots.received.get(520), Buffer.from(bigSnapshot));
+    await waitFor(() => aSnapshots.closed === 1, 'the sender releasing what it read');
   });
 
   it('refuses a message whose sender differs from the link owner, ends the link, and delivers nothing of it', async () => {
