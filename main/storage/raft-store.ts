@@ -1,4 +1,4 @@
-// raft.db: the node's identity, hard state, latest snapshot metadata and the log. Every Ready's
+// raft.db: the node's identity, hard state, how far the log is compacted, and the log. Every Ready's
 // entries and hard state are written in one transaction, made durable by one fsync of the WAL,
 // which the peer awaits off the event loop (write(), then flush()).
 import { applyConfChange, decodeConfChange } from '../raft/confchange.js';
@@ -16,8 +16,8 @@ export interface Identity {
 
 /**
  * How far the log is compacted: the metadata of the state there, and the snapshot file that holds
- * it if one must be kept (a snapshot received from the leader, until the next compaction); null
- * when the state database itself holds that state durably (our own compaction).
+ * it while one must be kept (a snapshot received from the leader, between its record and its
+ * rename over the state database); null when the state database itself holds that state durably.
  */
 export interface StoredSnapshot {
   readonly meta: SnapshotMeta;
