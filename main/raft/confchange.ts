@@ -24,6 +24,15 @@ export function decodeConfChange(data: Uint8Array): MembershipEntry {
   return context === undefined ? { type: type as ConfChangeType, node } : { type: type as ConfChangeType, node, context };
 }
 
+/** decodeConfChange(), or null for a corrupt entry, which is a no-op on every replica alike. */
+export function decodeConfChangeOrNull(data: Uint8Array): MembershipEntry | null {
+  try {
+    return decodeConfChange(data);
+  } catch {
+    return null;
+  }
+}
+
 function decodeConfState(value: unknown): ConfState {
   const { voters, learners } = (value ?? {}) as Record<string, unknown>;
   const ids = (v: unknown): NodeId[] => {

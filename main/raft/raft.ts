@@ -1,7 +1,7 @@
 // The Raft protocol as one state machine: a step function per role, driven by tick() and step().
 // Rules are cited from the Raft paper (§) and Ongaro's dissertation; structure after etcd-io/raft.
 import {
-  applyConfChange, confChangeProblem, decodeConfChange, encodeConfChange, isMember, type MembershipEntry,
+  applyConfChange, confChangeProblem, decodeConfChangeOrNull, encodeConfChange, isMember,
 } from './confchange.js';
 import { RaftLog } from './log.js';
 import { Progress, ProgressState } from './progress.js';
@@ -134,12 +134,8 @@ export class Raft {
 
   /** The driver applied a committed conf-change entry: membership changes now (etcd style). */
   applyConfEntry(entry: Entry): void {
-    let cc: MembershipEntry;
-    try {
-      cc = decodeConfChange(entry.data);
-    } catch {
-      return; // a corrupt change is a no-op on every replica alike
-    }
+    const cc = decodeConfChangeOrNull(entry.data);
+    if (cc === null) return; // a corrupt change is a no-op on every replica alike
     this.conf = applyConfChange(this.conf, cc);
     this.confHistory.push({ index: entry.index, conf: this.conf });
     if (this.role === Role.Leader) this.leaderConfChanged();

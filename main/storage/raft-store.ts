@@ -1,7 +1,7 @@
 // raft.db: the node's identity, hard state, how far the log is compacted, and the log. Every Ready's
 // entries and hard state are written in one transaction, made durable by one fsync of the WAL,
 // which the peer awaits off the event loop (write(), then flush()).
-import { applyConfChange, decodeConfChange } from '../raft/confchange.js';
+import { applyConfChange, decodeConfChangeOrNull } from '../raft/confchange.js';
 import type { ConfState, Entry, EntryType, HardState, NodeId, SnapshotMeta } from '../raft/types.js';
 import { crashPoint } from './crash.js';
 import { StorageError } from './errors.js';
@@ -213,7 +213,10 @@ export class RaftStore {
     const base = this.snap?.meta ?? { index: 0, conf: this.identity()?.founders ?? emptyConf };
     if (index < base.index) throw new StorageError('misuse', `conf at ${index} is compacted (snapshot at ${base.index})`);
     let conf = base.conf;
-    for (const data of this.stmts.confChanges.all(base.index, index)) conf = applyConfChange(conf, decodeConfChange(data));
+    for (const data of this.stmts.confChanges.all(base.index, index)) {
+      const cc = decodeConfChangeOrNull(data); // a corrupt change is a no-op, as in the core (Raft.applyConfEntry)
+      if (cc !== null) conf = applyConfChange(conf, cc);
+    }
     return conf;
   }
 

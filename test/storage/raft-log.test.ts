@@ -91,13 +91,14 @@ describe('membership as of an index', () => {
       conf(2, encodeConfChange({ type: 'addLearner', node: 'n2' })),
       ...entries(3, 3, 1),
       conf(4, encodeConfChange({ type: 'promote', node: 'n2' })),
+      conf(5, Buffer.from('{"type":"promote"')), // corrupt: a no-op, as in the core
     ]);
     // Snapshot metadata (see snapshots.test.ts) is where this shows; load() keeps the founders.
     assert.deepEqual(storage.load().conf, { voters: ['n1'], learners: [] });
     const applied = storage.stateDb.prepare('UPDATE raft_applied SET idx = ?, term = 1');
     applied.run(3);
     assert.deepEqual(storage.compactLog()?.conf, { voters: ['n1'], learners: ['n2'] });
-    applied.run(4);
+    applied.run(5);
     assert.deepEqual(storage.compactLog()?.conf, { voters: ['n1', 'n2'], learners: [] });
   });
 
