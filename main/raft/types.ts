@@ -169,7 +169,7 @@ export interface Ready {
 /** State the driver restores from storage when a node (re)starts. */
 export interface InitialState {
   readonly hardState: HardState;
-  /** The latest snapshot on disk, if any (its data may be empty; the core never reads it). */
+  /** How far the stored log is compacted, as a snapshot's metadata (its data may be empty; the core never reads it). */
   readonly snapshot: Snapshot | null;
   /** Membership when there is no snapshot and no conf-change entries (a new group's founders). */
   readonly conf: ConfState;

@@ -190,9 +190,9 @@ export class RaftStore {
   }
 
   /**
-   * Records a new latest snapshot, not yet durable: flush() or flushSync() before the caller
-   * removes the previous snapshot's file. `replaceLog`: an installed snapshot supersedes the
-   * whole log. Otherwise (our own snapshot) the rows it covers stay until later writes trim
+   * Records how far the log is compacted (a new latest snapshot), not yet durable: flush() or
+   * flushSync() before the caller removes the previous record's file. `replaceLog`: an installed
+   * snapshot supersedes the whole log. Otherwise (our own compaction) the rows it covers stay until later writes trim
    * them (trimRowsPerWrite): nothing reads them (entriesAfter, confAt and lastIndex start at the
    * snapshot), and a trim commits after this record in the WAL, so no crash keeps one without
    * the other.
