@@ -12,7 +12,7 @@ import { StorageError } from './errors.js';
 import { durableRename, fsyncPath, removeIfPresent } from './fsync.js';
 import { raftSchema } from './migrations/index.js';
 import { RaftStore, type Identity, type StoredSnapshot } from './raft-store.js';
-import { SnapshotFiles, type SnapshotReceiver } from './snapshot-files.js';
+import { SnapshotFiles, type FileStream, type SnapshotReceiver } from './snapshot-files.js';
 import { openDatabase, type Db, type Schema } from './sqlite.js';
 import { WalSync } from './wal-sync.js';
 
@@ -46,12 +46,18 @@ export interface StorageOptions {
   readonly stateCheck?: 'at-open' | 'deferred';
 }
 
-/** A snapshot to stream to a follower: its metadata and its bytes (the transport's shape). */
-export interface OutgoingSnapshot {
+/**
+ * A snapshot to stream to a follower: its metadata and its file's bytes (the transport's shape).
+ * close() closes the file; the end of the chunks does too. Call it when the stream ends early.
+ */
+export interface OutgoingSnapshot extends FileStream {
   readonly meta: SnapshotMeta;
-  readonly chunks: AsyncIterable<Buffer>;
-  /** Closes the file; the end of the chunks does too. Call it when the stream ends early. */
-  close(): Promise<void>;
+}
+
+/** A file in snapshots/ and the state it holds. */
+interface SnapshotFile {
+  readonly meta: SnapshotMeta;
+  readonly file: string;
 }
 
 export const defaultSnapshotEvery = 10_000;
@@ -64,8 +70,8 @@ export class Storage {
   private stateWal: WalSync;
   /** A compaction waiting for the state database's sync (compactInBackground). */
   private compacting: Promise<SnapshotMeta | null> | null = null;
-  /** The newest file a follower can be sent (a copy, or the installed snapshot), if any. */
-  private outgoing: StoredSnapshot | null = null;
+  /** The newest copy a follower can be sent, if any. */
+  private outgoing: SnapshotFile | null = null;
   /** A copy of the state database being made for a follower (snapshotToSend). */
   private copying: Promise<void> | null = null;
   /** Copies being made or streamed: automatic compaction waits for them (compactionDue). */
@@ -89,7 +95,7 @@ export class Storage {
     this.statePath = join(dir, options.stateFile ?? 'chat.db');
     this.snapshotEvery = options.snapshotEvery ?? defaultSnapshotEvery;
     this.drawSnapshotStretch();
-    removeIfPresent(`${this.statePath}.partial`);
+    removeIfPresent(`${this.statePath}.partial`); // left by builds before round 12, which copied snapshots over it
     this.state = this.openState();
     this.stateWal = new WalSync(this.statePath, 'the state database');
     this.applied = new AppliedIndex(this.state);
@@ -218,7 +224,7 @@ export class Storage {
     // installs it behind the log again (a 192 MB copy takes seconds; at 64 senders 10,000
     // entries are applied in about three).
     if (this.snapshotEvery <= 0 || this.sending > 0) return false;
-    const since = (applied - (this.raft.snapshot()?.meta.index ?? 0)) / this.snapshotStretch;
+    const since = (applied - this.compactedTo()) / this.snapshotStretch;
     return since >= this.snapshotEvery;
   }
 
@@ -285,7 +291,17 @@ export class Storage {
   }
 
   private compactsPast(index: number): boolean {
-    return index > (this.raft.snapshot()?.meta.index ?? 0);
+    return index > this.compactedTo();
+  }
+
+  /** How far the log is compacted (0: not at all). */
+  private compactedTo(): number {
+    return this.raft.snapshot()?.meta.index ?? 0;
+  }
+
+  /** The metadata of the state at `at`: its position and the membership there (from the log). */
+  private metaAt(at: AppliedPosition): SnapshotMeta {
+    return { index: at.index, term: at.term, conf: this.raft.confAt(at.index) };
   }
 
   /**
@@ -295,24 +311,23 @@ export class Storage {
    */
   private recordCompaction(at: AppliedPosition): SnapshotMeta {
     crashPoint('compact:synced');
-    const meta: SnapshotMeta = { index: at.index, term: at.term, conf: this.raft.confAt(at.index) };
+    const meta = this.metaAt(at);
     this.raft.recordSnapshot({ meta, file: null }, false);
     this.drawSnapshotStretch();
     return meta;
   }
 
-  /** Once the compaction is durable: files it made useless go (an installed snapshot, a copy it passed). */
+  /** Once the compaction is durable: files it made useless go (a copy it passed, receptions, an older build's snapshot). */
   private afterCompaction(meta: SnapshotMeta, previous: StoredSnapshot | null): void {
-    this.removeSuperseded(previous);
+    this.dropUnused(previous?.file);
     if (this.outgoing !== null && this.outgoing.meta.index < meta.index) this.setOutgoing(null);
     this.files.removeReceivedUpTo(meta.index);
     crashPoint('compact:after');
   }
 
-  /** The previous record's file, once a newer record is durable (unless it is still the file to send). */
-  private removeSuperseded(previous: StoredSnapshot | null): void {
-    const file = previous?.file;
-    if (file != null && file !== this.outgoing?.file && file !== this.raft.snapshot()?.file) this.files.remove(file);
+  /** Removes a file of snapshots/ unless it is still the copy to send or the one raft.db records. */
+  private dropUnused(file: string | null | undefined): void {
+    if (file != null && file !== this.outgoing?.file && file !== this.raft.snapshot()?.file) this.files.discard(file);
   }
 
   /**
@@ -335,7 +350,7 @@ export class Storage {
         await this.copying;
       }
       const out = this.outgoing;
-      if (out === null || out.file === null || out.meta.index < wanted.index) {
+      if (out === null || out.meta.index < wanted.index) {
         throw new StorageError('unavailable', `no copy of the state at ${wanted.index} or later to send yet (the log was compacted meanwhile)`);
       }
       const stream = await this.files.open(out.file, chunkBytes, () => this.sending--);
@@ -361,19 +376,19 @@ export class Storage {
     }
     // The copy holds the state of one commit; the membership there is known while the log still
     // holds the entries after the compaction point up to it.
-    if (this.closed || generation !== this.generation || at.index < (this.raft.snapshot()?.meta.index ?? 0)) {
+    if (this.closed || generation !== this.generation || at.index < this.compactedTo()) {
       removeIfPresent(partial);
       return;
     }
-    const meta: SnapshotMeta = { index: at.index, term: at.term, conf: this.raft.confAt(at.index) };
+    const meta = this.metaAt(at);
     this.setOutgoing({ meta, file: this.files.adoptCopy(partial, meta) });
   }
 
-  /** Replaces the file to send; the one it replaces goes unless raft.db records it. */
-  private setOutgoing(next: StoredSnapshot | null): void {
+  /** Replaces the copy to send; the one it replaces goes. */
+  private setOutgoing(next: SnapshotFile | null): void {
     const old = this.outgoing;
     this.outgoing = next;
-    if (old?.file != null && old.file !== next?.file && old.file !== this.raft.snapshot()?.file) this.files.discard(old.file);
+    this.dropUnused(old?.file);
   }
 
   /** Receives a snapshot streamed by the leader; installSnapshot() later uses the received file. */
@@ -399,7 +414,7 @@ export class Storage {
     this.raft.flushSync();
     crashPoint('snapshot-install:recorded');
     this.swapIn({ meta, file });
-    this.removeSuperseded(previous);
+    this.dropUnused(previous?.file);
     this.setOutgoing(null); // a copy of the state we replaced
     this.files.removeReceivedUpTo(meta.index);
     crashPoint('snapshot-install:after');
@@ -443,7 +458,7 @@ export class Storage {
    * The recorded snapshot file becomes the state database, and the record then names no file: the
    * state database holds the snapshot's index durably, as after a compaction.
    */
-  private swapIn(recorded: { meta: SnapshotMeta; file: string }): void {
+  private swapIn(recorded: SnapshotFile): void {
     this.replaceState(recorded.file);
     this.raft.recordSnapshot({ meta: recorded.meta, file: null }, false);
     this.raft.flushSync();
