@@ -3,7 +3,8 @@
 //
 //   npm run bench -- [--seconds 10] [--failover-trials 10] [--out docs/bench/latest.json]
 //                    [--catchup N]            (a follower N messages behind: time to catch up)
-//                    [--startup-messages N]   (N more messages stored, all peers restarted: time to serve, peak RSS)
+//                    [--startup-messages N]   (N more messages stored, all peers restarted: time to serve, peak RSS;
+//                                             with --catchup, the catch-up is then measured again on that store)
 //                    [--cpu-prof DIR]         (a CPU profile of every Quorum Chat peer, DIR/<pid>.cpuprofile)
 //                    [--senders 1,16,64,256]  (the load levels; a full run needs all four)
 //                    [--quorum-only]          (skip etcd: Quorum Chat's figures only, printed, no file written;
@@ -105,12 +106,14 @@ async function benchQuorum(): Promise<Results['quorumChat']> {
     failover: trials === 0 ? { samplesMs: [], p50Ms: Number.NaN, maxMs: Number.NaN } : await failover(quorum, trials, log),
     catchup: catchupMessages === null ? notMeasured : await catchup(quorum, catchupMessages),
     startup: startupMessages === null ? notMeasured : await startup(quorum, startupMessages),
+    // The leader sends a copy of its whole chat.db, so a catch-up's time grows with the store.
+    catchupOnStartupStore: catchupMessages === null || startupMessages === null ? notMeasured : await catchup(quorum, catchupMessages, 'on the start-up store'),
   }));
 }
 
-async function catchup(quorum: QuorumGroup, messages: number): Promise<{ messages: number; ms: number }> {
+async function catchup(quorum: QuorumGroup, messages: number, where = ''): Promise<{ messages: number; ms: number }> {
   const ms = await quorum.catchup(messages);
-  log(`quorum-chat catch-up: a follower ${messages} messages behind applied them all ${ms} ms after its restart`);
+  log(`quorum-chat catch-up${where === '' ? '' : ` ${where}`}: a follower ${messages} messages behind applied them all ${ms} ms after its restart`);
   return { messages, ms };
 }
 

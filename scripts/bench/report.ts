@@ -5,6 +5,11 @@ import type { FailoverResult, LoadResult } from './measure.js';
 
 export const notMeasured = 'not measured';
 
+export interface CatchupResult {
+  readonly messages: number;
+  readonly ms: number;
+}
+
 export interface Results {
   readonly smoke: boolean;
   readonly measuredAt: string;
@@ -15,7 +20,9 @@ export interface Results {
     readonly leader: LoadResult[];
     readonly follower: LoadResult[];
     readonly failover: FailoverResult;
-    readonly catchup: { readonly messages: number; readonly ms: number } | string;
+    readonly catchup: CatchupResult | string;
+    /** The same once the start-up measurement has stored its messages (a larger chat.db to copy). */
+    readonly catchupOnStartupStore?: CatchupResult | string;
     readonly startup: { readonly messages: number; readonly startMs: number; readonly allAtOnceMs: number; readonly peakRssMb: number } | string;
   };
   readonly ratios: Record<string, number>;
@@ -89,9 +96,10 @@ export function table(r: Results): string {
   lines.splice(1, 0, '(load cells: writes/s p50/p99 latency; ratio = Quorum Chat leader / etcd)');
   lines.push('', ...cpuTable(r));
   // Below the table, not in a column: their text is far wider than the load cells.
-  const c = r.quorumChat.catchup;
-  lines.push(`Quorum Chat catch-up: ${typeof c === 'string' ? c : `${c.messages} messages behind, served ${c.ms} ms after the restart`}`);
+  const catchup = (c: CatchupResult | string) => (typeof c === 'string' ? c : `${c.messages} messages behind, served ${c.ms} ms after the restart`);
+  lines.push(`Quorum Chat catch-up: ${catchup(r.quorumChat.catchup)}`);
   const st = r.quorumChat.startup;
   lines.push(`Quorum Chat start-up/RSS: ${typeof st === 'string' ? st : `+${st.messages} messages: a peer serves ${st.startMs} ms after its start (all 5 at once: ${st.allAtOnceMs} ms), peak RSS ${st.peakRssMb} MB`}`);
+  lines.push(`Quorum Chat catch-up on the start-up store: ${catchup(r.quorumChat.catchupOnStartupStore ?? notMeasured)}`);
   return lines.join('\n');
 }
