@@ -1,4 +1,4 @@
-// Snapshot files: copies of the state database made for a follower (VACUUM INTO, at whatever
+// Snapshot files: copies of the state database made for a follower (SQLite's backup API, at whatever
 // applied index the copy holds), read and received in chunks (the transport streams them),
 // verified before use. Every file is written under a ".partial" name, then renamed: a name
 // without ".partial" always denotes a complete file. A received file is fsynced before its
@@ -26,7 +26,7 @@ export class SnapshotFiles {
     return join(this.dir, file);
   }
 
-  /** Gives a copy made for sending (a worker's VACUUM INTO) its name; returns the name. */
+  /** Gives a copy made for sending (a worker's backup) its name; returns the name. */
   adoptCopy(partial: string, meta: SnapshotMeta): string {
     const file = `copy-${meta.term}-${meta.index}.db`;
     renameSync(partial, this.path(file));

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfState, Entry, HardState, InitialState, Snapshot, SnapshotMeta } from '../raft/types.js';
 import { AppliedIndex, type AppliedPosition } from './applied.js';
-import { quickCheckInWorker, StorageWorker, vacuumIntoInWorker } from './workers.js';
+import { copyInWorker, quickCheckInWorker, StorageWorker } from './workers.js';
 import { crashPoint } from './crash.js';
 import { StorageError } from './errors.js';
 import { durableRename, fsyncPath, removeIfPresent } from './fsync.js';
@@ -333,7 +333,7 @@ export class Storage {
   /**
    * The snapshot to send a follower whom the core sends `wanted` (how far our log is compacted):
    * a copy of the state database at `wanted`'s index or later, with its own metadata, which is
-   * what the follower is told. Made on demand by the worker thread (VACUUM INTO on its own
+   * what the follower is told. Made on demand by the worker thread (SQLite's backup API on its own
    * connection, applying goes on meanwhile) and kept for the next follower until a newer copy or
    * a compaction past it replaces it. The file is opened before this resolves, so a newer copy
    * may replace it while it streams. Rejects if the log was compacted past every copy meanwhile
@@ -365,10 +365,10 @@ export class Storage {
     if (this.closed) return;
     const generation = this.generation;
     const partial = this.files.path('copy.db.partial'); // removed at start if a crash leaves it
-    removeIfPresent(partial); // VACUUM INTO refuses to overwrite
+    removeIfPresent(partial); // a backup would write into whatever is there
     let at: AppliedPosition;
     try {
-      at = await vacuumIntoInWorker(this.worker, this.statePath, partial);
+      at = await copyInWorker(this.worker, this.statePath, partial);
     } catch (err) {
       removeIfPresent(partial);
       if (this.closed) return; // stopped by close()

@@ -1,12 +1,12 @@
 // The storage worker: one thread kept between jobs, ended when idle, and a failed or stopped
 // job never leaves the next one without a worker.
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chatSchema } from '../../main/chat/migrations/index.js';
 import { openDatabase } from '../../main/storage/sqlite.js';
-import { quickCheckInWorker, StorageWorker, vacuumIntoInWorker } from '../../main/storage/workers.js';
+import { copyInWorker, quickCheckInWorker, StorageWorker } from '../../main/storage/workers.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -36,13 +36,11 @@ test('a failing job rejects with its reason and the worker serves the next one',
   const path = chatDb(dir);
   const worker = new StorageWorker();
   t.after(() => worker.stop());
-  const into = join(dir, 'copy.db');
-  writeFileSync(into, 'in the way');
-  await assert.rejects(vacuumIntoInWorker(worker, path, into), /file is not a database/, 'VACUUM INTO refuses a file in the way');
+  await assert.rejects(copyInWorker(worker, join(dir, 'missing.db'), join(dir, 'copy.db')), /unable to open/, 'no database to copy');
   const thread = worker.threadId;
-  assert.match(await quickCheckInWorker(worker, into), /not a database/, 'a bad file is an answer, not a failure');
+  assert.match(await quickCheckInWorker(worker, join(dir, 'missing.db')), /unable to open/, 'a bad file is an answer, not a failure');
   const fresh = join(dir, 'copy2.db');
-  assert.deepEqual(await vacuumIntoInWorker(worker, path, fresh), { index: 0, term: 0 });
+  assert.deepEqual(await copyInWorker(worker, path, fresh), { index: 0, term: 0 });
   assert.equal(worker.threadId, thread, 'the same worker throughout');
   assert.ok(existsSync(fresh));
 });
@@ -56,4 +54,42 @@ test('stop() rejects the jobs it cut short; a later job starts a new worker', as
   await assert.rejects(cut, /closed before its worker answered/);
   assert.equal(worker.threadId, null);
   assert.equal(await quickCheckInWorker(worker, path), 'ok');
+});
+
+test('a copy finishes while another connection commits all the time, and holds the state of one commit', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t, 'quorum-workers-');
+  const path = chatDb(dir);
+  const db = openDatabase(path, chatSchema);
+  t.after(() => db.close());
+  // Enough pages that the copy takes many turns of this loop: a backup in several steps would
+  // start again after each commit below and never finish.
+  db.exec('CREATE TABLE filler (b BLOB); CREATE TABLE counted (n INTEGER)');
+  const fill = db.prepare('INSERT INTO filler VALUES (randomblob(4000))');
+  db.transaction(() => { for (let i = 0; i < 5_000; i++) fill.run(); })();
+  const commit = db.transaction((n: number) => {
+    db.prepare('INSERT INTO counted VALUES (?)').run(n);
+    db.prepare('UPDATE raft_applied SET idx = ? WHERE id = 1').run(n);
+  });
+  let commits = 0;
+  let copying = true;
+  const writer = (async () => {
+    while (copying) {
+      commit(++commits);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  })();
+  const worker = new StorageWorker();
+  t.after(() => worker.stop());
+  const into = join(dir, 'copy.db');
+  const at = await copyInWorker(worker, path, into).finally(() => { copying = false; });
+  await writer;
+  assert.ok(commits > 1, 'commits went on while the copy was made');
+  const copy = openDatabase(into, chatSchema, { readonly: true });
+  try {
+    const rows = copy.prepare('SELECT count(*) FROM counted').pluck().get() as number;
+    assert.equal(at.index, rows, 'the applied index read back matches the rows of the same commit');
+    assert.ok(rows <= commits);
+  } finally {
+    copy.close();
+  }
 });
