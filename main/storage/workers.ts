@@ -41,8 +41,13 @@ const jobs = {
   async copyInto({ path, into }) {
     const db = new Database(path, { readonly: true, fileMustExist: true });
     try { await db.backup(into, { progress: () => 0x7fffffff }); } finally { db.close(); }
-    const copy = new Database(into, { readonly: true, fileMustExist: true });
-    try { return copy.prepare('SELECT idx AS "index", term FROM raft_applied WHERE id = 1').get(); } finally { copy.close(); }
+    // The pages carry the source's WAL mode: back to a rollback journal, so that the copy is one
+    // file again (a WAL file and its index would appear beside it wherever it is opened).
+    const copy = new Database(into, { fileMustExist: true });
+    try {
+      copy.pragma('journal_mode = DELETE');
+      return copy.prepare('SELECT idx AS "index", term FROM raft_applied WHERE id = 1').get();
+    } finally { copy.close(); }
   },
 };
 let queue = Promise.resolve();

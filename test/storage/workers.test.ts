@@ -1,7 +1,7 @@
 // The storage worker: one thread kept between jobs, ended when idle, and a failed or stopped
 // job never leaves the next one without a worker.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chatSchema } from '../../main/chat/migrations/index.js';
@@ -42,7 +42,9 @@ test('a failing job rejects with its reason and the worker serves the next one',
   const fresh = join(dir, 'copy2.db');
   assert.deepEqual(await copyInWorker(worker, path, fresh), { index: 0, term: 0 });
   assert.equal(worker.threadId, thread, 'the same worker throughout');
-  assert.ok(existsSync(fresh));
+  // Byte 18 of the header: 1 rollback journal, 2 WAL (whose files a read-only open would leave beside the copy).
+  assert.equal(readFileSync(fresh)[18], 1, 'the copy is in rollback-journal mode');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('copy2')), ['copy2.db'], 'the copy is one file');
 });
 
 test('stop() rejects the jobs it cut short; a later job starts a new worker', async (t) => {
