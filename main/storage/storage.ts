@@ -340,8 +340,7 @@ export class Storage {
    * (the core offers the snapshot again).
    */
   async snapshotToSend(wanted: SnapshotMeta, chunkBytes?: number): Promise<OutgoingSnapshot> {
-    this.sending++;
-    let sent = false;
+    this.sending++; // until the stream closes (its onClose), or now if there is none
     try {
       for (let attempt = 0; attempt < 2 && (this.outgoing?.meta.index ?? 0) < wanted.index; attempt++) {
         this.copying ??= this.copyForSending().finally(() => {
@@ -353,11 +352,10 @@ export class Storage {
       if (out === null || out.meta.index < wanted.index) {
         throw new StorageError('unavailable', `no copy of the state at ${wanted.index} or later to send yet (the log was compacted meanwhile)`);
       }
-      const stream = await this.files.open(out.file, chunkBytes, () => this.sending--);
-      sent = true;
-      return { meta: out.meta, ...stream };
-    } finally {
-      if (!sent) this.sending--;
+      return { meta: out.meta, ...await this.files.open(out.file, chunkBytes, () => this.sending--) };
+    } catch (err) {
+      this.sending--;
+      throw err;
     }
   }
 

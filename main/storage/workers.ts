@@ -29,6 +29,7 @@ const workerIdleMs = 30_000;
 const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
+const allPages = 0x7fffffff; // a backup step's page count meaning "the rest"
 const jobs = {
   quickCheck({ path }) {
     try {
@@ -40,7 +41,7 @@ const jobs = {
   },
   async copyInto({ path, into }) {
     const db = new Database(path, { readonly: true, fileMustExist: true });
-    try { await db.backup(into, { progress: () => 0x7fffffff }); } finally { db.close(); }
+    try { await db.backup(into, { progress: () => allPages }); } finally { db.close(); }
     // The pages carry the source's WAL mode: back to a rollback journal, so that the copy is one
     // file again (a WAL file and its index would appear beside it wherever it is opened).
     const copy = new Database(into, { fileMustExist: true });
