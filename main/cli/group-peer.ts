@@ -23,6 +23,7 @@ export interface GroupFlags {
   readonly autopilotDeadMs?: number;
   readonly mdnsRequeryMs?: number;
   readonly snapshotEvery?: number;
+  readonly retainLog?: number;
 }
 
 export { defaultGroupListen } from '../host/peer-setup.js';
@@ -70,7 +71,7 @@ export async function runGroupPeer(flags: GroupFlags, config: PeerConfig, group:
   const server = await startGroupServer({
     dataDir: flags.data, id: config.id, listen: config.listen, clientListen: config.clientListen,
     group, founder: flags.createGroup !== undefined, joinAddress: flags.join ?? null,
-    snapshotEvery: flags.snapshotEvery, logger: log,
+    snapshotEvery: flags.snapshotEvery, retainedEntries: flags.retainLog, logger: log,
     autopilot: { stabilizationMs: flags.autopilotStabilizationMs, deadAfterMs: flags.autopilotDeadMs },
     discovery: flags.mdnsRequeryMs === undefined ? undefined : { requeryMs: flags.mdnsRequeryMs },
   });

@@ -19,6 +19,8 @@ export interface GroupMember {
 export interface LocalGroupOptions {
   /** Passed to every peer as --snapshot-every. */
   readonly snapshotEvery?: number;
+  /** Passed to every peer as --retain-log. */
+  readonly retainLog?: number;
   /** Each peer's standard error goes to `<logDir>/<id>.log` (appended) instead of ours. */
   readonly logDir?: string;
   /** Every line a peer prints on standard output. */
@@ -119,6 +121,7 @@ export class LocalGroup {
     const args = ['peer', '--data', m.dataDir];
     if (!existsSync(join(m.dataDir, 'peer.json'))) args.push(...(this.options.firstStartArgs?.(m) ?? this.staticArgs(m)));
     if (this.options.snapshotEvery !== undefined) args.push('--snapshot-every', String(this.options.snapshotEvery));
+    if (this.options.retainLog !== undefined) args.push('--retain-log', String(this.options.retainLog));
     if (this.options.uiBasePort !== undefined) args.push('--ui-port', String(this.uiPort(m)));
     return args;
   }

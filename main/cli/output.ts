@@ -30,7 +30,13 @@ export function positiveInt(value: string): number {
   return n;
 }
 
-/** Parses a TCP port option; 0 means "any free port". */
+/** Parses a whole-number option (0 allowed). */
+export function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number (0 or more).');
+  return n;
+}
+
 /** A --listen style address, checked before anything is written. */
 export function listenAddress(value: string): string {
   try {
@@ -41,6 +47,7 @@ export function listenAddress(value: string): string {
   return value;
 }
 
+/** Parses a TCP port option; 0 means "any free port". */
 export function portNumber(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65_535) throw new InvalidArgumentError('expected a port number (0-65535; 0: any free port).');

@@ -8,7 +8,7 @@ import { parsePeerList, readPeerConfig, writePeerConfig, type PeerConfig } from 
 import { readGroupConfig } from '../peer/group-files.js';
 import { boundAddress } from '../peer/lan.js';
 import { createGroupConfig, envInt, isGroupStart, runGroupPeer, type GroupFlags } from './group-peer.js';
-import { CliError, listenAddress, portNumber, positiveInt } from './output.js';
+import { CliError, listenAddress, portNumber, positiveInt, wholeNumber } from './output.js';
 import { stopOnSignal } from './signals.js';
 import { runUiPeer, type UiFlags } from './ui-peer.js';
 
@@ -18,6 +18,7 @@ export interface PeerFlags extends GroupFlags {
   readonly listen?: string;
   readonly peers?: string;
   readonly snapshotEvery?: number;
+  readonly retainLog?: number;
   /** Serve the UI and its bridge on 127.0.0.1 at this port (0: any free port). */
   readonly uiPort?: number;
   readonly uiDir?: string;
@@ -43,6 +44,8 @@ export function peerCommand(): Command {
     .option('--peers <list>', 'every member as NAME=HOST:PORT,... (first start only; may include this peer)')
     .addOption(new Option('--snapshot-every <entries>', 'compact the log after this many applied entries (chat.db is the snapshot)')
       .argParser(positiveInt).hideHelp())
+    .addOption(new Option('--retain-log <entries>', 'log entries kept below the snapshot for followers that far behind (default 200000)')
+      .argParser(wholeNumber).hideHelp())
     .addOption(new Option('--ui-port <port>', 'serve the UI for a browser on 127.0.0.1:PORT (0: any free port); prints its URL. '
       + 'A fresh --data without --create-group/--join-code/--peers then starts in setup mode').argParser(portNumber))
     .addOption(new Option('--ui-dir <dir>', 'the built UI to serve (default: renderer/dist of this installation)').hideHelp())
@@ -97,7 +100,7 @@ async function runPeer(flags: PeerFlags): Promise<void> {
   }
   const server = await startPeerServer({
     dataDir: flags.data, id: config.id, listen: config.listen,
-    peers: new Map(Object.entries(config.peers)), snapshotEvery: flags.snapshotEvery, logger: log,
+    peers: new Map(Object.entries(config.peers)), snapshotEvery: flags.snapshotEvery, retainedEntries: flags.retainLog, logger: log,
   });
   const listening = boundAddress(config.listen, server.port);
   process.stdout.write(`listening on ${listening}\n`);

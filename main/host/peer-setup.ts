@@ -74,6 +74,7 @@ export interface StartOptions {
   readonly joinAddress?: string | null;
   readonly logger?: Logger;
   readonly snapshotEvery?: number;
+  readonly retainedEntries?: number;
   readonly autopilot?: Partial<AutopilotConfig>;
   readonly discovery?: GroupServerOptions['discovery'];
   /** Tests: cheap password hashing and fast elections. */
@@ -92,7 +93,7 @@ export interface StartedPeer {
 /** Starts the peer a data directory's files describe. */
 export async function startConfiguredPeer(o: StartOptions): Promise<StartedPeer> {
   const common = {
-    dataDir: o.dataDir, id: o.config.id, listen: o.config.listen, snapshotEvery: o.snapshotEvery,
+    dataDir: o.dataDir, id: o.config.id, listen: o.config.listen, snapshotEvery: o.snapshotEvery, retainedEntries: o.retainedEntries,
     logger: o.logger, scrypt: o.scrypt, timing: o.timing,
   };
   if (o.group === null) {

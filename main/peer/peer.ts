@@ -51,6 +51,8 @@ export interface PeerOptions {
   readonly timing?: PeerTiming;
   /** Take a snapshot and compact the log after this many applied entries. */
   readonly snapshotEvery?: number;
+  /** Log entries kept below the snapshot, sent to followers that far behind instead of a snapshot (defaultRetainedEntries). */
+  readonly retainedEntries?: number;
   /** A write that cannot commit in this time fails with NoQuorumError. */
   readonly writeTimeoutMs?: number;
   readonly logger?: Logger;
@@ -227,7 +229,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     // the peers, which apply the same entries at the same moment, do not all sync at once. The
     // log the core holds in memory stays under 15,000 entries.
     const storage = Storage.open(opts.dataDir, {
-      stateSchema: chatSchema, snapshotEvery: opts.snapshotEvery, stateCheck: 'deferred',
+      stateSchema: chatSchema, snapshotEvery: opts.snapshotEvery, retainedEntries: opts.retainedEntries, stateCheck: 'deferred',
       snapshotSpread: opts.snapshotEvery === undefined ? 0.5 : 0,
     });
     try {
@@ -237,7 +239,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       const node = new RaftNode({
         ...defaultConfig, id: opts.id, random: Math.random,
         electionTicks: timing.electionTicks, heartbeatTicks: timing.heartbeatTicks, deferCommitNotices: true,
-      }, storage.load());
+      }, { ...storage.load(), compacted: storage.compactedLog() });
       let peer: Peer | null = null;
       const membership: { handlers?: MembershipHandlers } = {}; // made once the Peer exists
       const transport = new Transport({
@@ -711,10 +713,13 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   private installSnapshot(rd: Ready): void {
     this.dropApplyQueue(); // all below the snapshot (it lies past our commit index), which replaces them
-    this.storage.installSnapshot(rd.snapshot as NonNullable<Ready['snapshot']>);
+    const snapshot = rd.snapshot as NonNullable<Ready['snapshot']>;
+    this.storage.installSnapshot(snapshot);
     this.machine = new ChatMachine(this.storage.stateDb, this.sessionLimits);
     this.chatQueries = new ChatQueries(this.storage.stateDb);
     this.memberRows = new MemberRows(this.storage.stateDb);
+    const { index, term } = snapshot.meta;
+    this.log.info({ index, term }, 'installed a snapshot from the leader');
   }
 
   /** Applies committed, durable entries: at once if anyone here waits for them, else a little later. */

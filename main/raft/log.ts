@@ -1,6 +1,6 @@
 // The replicated log as one node holds it in memory: a snapshot (everything up to `offset`) plus
 // the entries after it, with marks for what is durable (`stable`), committed and applied.
-import type { Entry, Snapshot } from './types.js';
+import type { CompactedLog, Entry, Snapshot } from './types.js';
 
 export class RaftLog {
   /** Index covered by the latest snapshot (0 = none); entries[0].index === offset + 1. */
@@ -18,7 +18,7 @@ export class RaftLog {
   /** Highest index handed to the driver for applying (≥ applied, ≤ committed). */
   applying: number;
 
-  constructor(snapshot: Snapshot | null, entries: readonly Entry[], commit: number, applied: number) {
+  constructor(snapshot: Snapshot | null, entries: readonly Entry[], commit: number, applied: number, private readonly compacted: CompactedLog | null = null) {
     this.snapshot = snapshot;
     this.offset = snapshot?.meta.index ?? 0;
     this.offsetTerm = snapshot?.meta.term ?? 0;
@@ -74,6 +74,23 @@ export class RaftLog {
       out.push(e);
     }
     return out;
+  }
+
+  /**
+   * Term of the entry at `index` for a leader sending it: from memory, else from the entries
+   * still held on disk below the snapshot.
+   */
+  termForSend(index: number): number | undefined {
+    return this.termAt(index) ?? (index < this.offset ? this.compacted?.term(index) : undefined);
+  }
+
+  /**
+   * slice() for a leader sending entries from `lo`: below the snapshot they come from the
+   * entries held on disk, up to the snapshot index (the next App continues from memory).
+   */
+  sliceForSend(lo: number, hi: number, maxBytes: number): Entry[] {
+    if (lo > this.offset || this.compacted === null) return this.slice(lo, hi, maxBytes);
+    return this.compacted.entries(lo, Math.min(hi, this.offset), maxBytes);
   }
 
   /** Appends entries that follow on directly or overwrite a suffix (never a committed one). */

@@ -15,6 +15,8 @@ import {
 
 /** Context of a Vote sent because of TimeoutNow: voters then ignore their leader lease. */
 const TRANSFER = 'transfer';
+/** Apps of entries read from disk (below the snapshot) in flight to one follower at most: see windowFull(). */
+const maxAppsFromDisk = 4;
 
 type MessageFields = Partial<Omit<Message, 'type' | 'to' | 'from'>>;
 
@@ -51,7 +53,7 @@ export class Raft {
     this.cfg = cfg;
     this.term = init.hardState.term;
     this.vote = init.hardState.vote;
-    this.log = new RaftLog(init.snapshot, init.entries, init.hardState.commit, init.applied);
+    this.log = new RaftLog(init.snapshot, init.entries, init.hardState.commit, init.applied, init.compacted ?? null);
     const base = init.snapshot?.meta ?? { index: 0, conf: init.conf };
     this.conf = base.conf;
     this.confHistory = [{ index: base.index, conf: base.conf }];
@@ -561,7 +563,7 @@ export class Raft {
     pr.probeSent = false;
     // The follower is alive but our window is full: an App may have been lost. Free one slot so
     // the next App goes out; a gap makes the follower reject it and we fall back to probing.
-    if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirst();
+    if (pr.state === ProgressState.Replicate && this.windowFull(pr)) pr.inflights.freeFirst();
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, pr, true);
     if (m.context === '') return;
     for (const read of this.reads.acknowledge(m.context, m.from, this.conf.voters)) this.answerRead(read.from, read.index, read.context);
@@ -572,11 +574,11 @@ export class Raft {
    * unless there are entries. Returns whether something was sent.
    */
   private sendAppend(to: NodeId, pr: Progress, sendIfEmpty: boolean): boolean {
-    if (to === this.id || pr.isPaused()) return false;
+    if (to === this.id || pr.isPaused() || (pr.state === ProgressState.Replicate && this.windowFull(pr))) return false;
     const prevIndex = pr.next - 1;
-    const prevTerm = this.log.termAt(prevIndex);
+    const prevTerm = this.log.termForSend(prevIndex);
     if (prevTerm === undefined) return this.sendSnapshot(to, pr);
-    const entries = this.log.slice(pr.next, this.log.lastIndex(), this.cfg.maxMsgBytes);
+    const entries = this.log.sliceForSend(pr.next, this.log.lastIndex(), this.cfg.maxMsgBytes);
     if (entries.length === 0 && !sendIfEmpty) return false;
     let bytes = 0;
     for (const e of entries) bytes += e.data.length;
@@ -584,6 +586,15 @@ export class Raft {
     pr.commitSent = Math.max(pr.commitSent, Math.min(this.log.committed, prevIndex + entries.length));
     pr.sentEntries(entries.length, prevIndex + entries.length, bytes);
     return true;
+  }
+
+  /**
+   * Whether no more Apps may go to this follower before an answer. Entries below our snapshot
+   * are read from disk, synchronously: a whole window of them (up to maxInflightBytes) read at
+   * once would hold up everything else, heartbeats included, so those go a few at a time.
+   */
+  private windowFull(pr: Progress): boolean {
+    return pr.inflights.full() || (pr.next <= this.log.offset && pr.inflights.count >= maxAppsFromDisk);
   }
 
   private sendSnapshot(to: NodeId, pr: Progress): boolean {

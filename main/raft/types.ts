@@ -167,6 +167,18 @@ export interface Ready {
 }
 
 /** State the driver restores from storage when a node (re)starts. */
+/**
+ * Entries the node still holds on disk below its snapshot index (the in-memory log starts after
+ * it). A leader sends a follower whose next entry lies there these entries instead of a
+ * snapshot, as etcd-io/raft's Storage lets it; they are committed, so they never change.
+ */
+export interface CompactedLog {
+  /** Term of the entry at `index`, or undefined when it is no longer held. */
+  term(index: number): number | undefined;
+  /** Held entries from `lo` to at most `hi`, in order: at most `maxBytes` of data but at least one ([] when `lo` is not held). */
+  entries(lo: number, hi: number, maxBytes: number): Entry[];
+}
+
 export interface InitialState {
   readonly hardState: HardState;
   /** How far the stored log is compacted, as a snapshot's metadata (its data may be empty; the core never reads it). */
@@ -177,6 +189,8 @@ export interface InitialState {
   readonly entries: readonly Entry[];
   /** Highest index the application has applied (0 if none; ≥ snapshot index). */
   readonly applied: number;
+  /** The entries still held below the snapshot (none when absent). */
+  readonly compacted?: CompactedLog;
 }
 
 /**

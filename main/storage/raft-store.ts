@@ -2,7 +2,7 @@
 // entries and hard state are written in one transaction, made durable by one fsync of the WAL,
 // which the peer awaits off the event loop (write(), then flush()).
 import { applyConfChange, decodeConfChangeOrNull } from '../raft/confchange.js';
-import type { ConfState, Entry, EntryType, HardState, NodeId, SnapshotMeta } from '../raft/types.js';
+import type { CompactedLog, ConfState, Entry, EntryType, HardState, NodeId, SnapshotMeta } from '../raft/types.js';
 import { crashPoint } from './crash.js';
 import { StorageError } from './errors.js';
 import type { Db } from './sqlite.js';
@@ -29,12 +29,21 @@ const emptyConf: ConfState = { voters: [], learners: [] };
 type LogRow = [index: number, term: number, type: EntryType, data: Buffer];
 
 /**
- * Log rows a snapshot made redundant are deleted at most this many per write (rows at or below
- * the snapshot's index are never read: see recordSnapshot()). Deleting a snapshot interval's
- * 10,000 rows at once held the event loop for 13–30 ms on every peer at the same moment, the
- * largest part of the 64-sender p99; 512 rows cost about 1 ms.
+ * Log rows a snapshot made redundant (beyond the retained ones) are deleted at most this many
+ * per write. Deleting a snapshot interval's 10,000 rows at once held the event loop for 13–30 ms
+ * on every peer at the same moment, the largest part of the 64-sender p99; 512 rows cost 1 ms.
  */
 const trimRowsPerWrite = 512;
+
+/**
+ * Log rows kept below the snapshot index by default, so that a leader can send a follower that
+ * far behind the entries instead of a copy of the state database (see CompactedLog). A follower
+ * 100,000 messages behind then gets about 20 MB of entries, whatever the size of chat.db (a
+ * copy of 208 MB at 1.1 million messages took 1.4 s to make and 2 s to stream); the cost is
+ * about 200 bytes of raft.db per retained entry. etcd keeps 5,000 (SnapshotCatchUpEntries),
+ * hashicorp/raft 10,240 (TrailingLogs); a chat peer is often off for a day, so more here.
+ */
+export const defaultRetainedEntries = 200_000;
 
 export class RaftStore {
   private readonly stmts;
@@ -48,7 +57,8 @@ export class RaftStore {
   private savedVote: NodeId | null;
   private readonly walSync: WalSync;
 
-  constructor(private readonly db: Db) {
+  /** `retainedEntries`: log rows kept below the snapshot index (defaultRetainedEntries). */
+  constructor(private readonly db: Db, private readonly retainedEntries = defaultRetainedEntries) {
     this.walSync = new WalSync(db.name, 'the raft log');
     this.stmts = {
       identity: db.prepare<[], { node_id: string; founders: string }>('SELECT node_id, founders FROM identity WHERE id = 1'),
@@ -59,7 +69,8 @@ export class RaftStore {
       setSnapshot: db.prepare<[number, number, string, string | null]>('INSERT OR REPLACE INTO snapshot (id, idx, term, conf, file) VALUES (1, ?, ?, ?, ?)'),
       lastIndex: db.prepare<[], number>('SELECT max(idx) FROM log').pluck(),
       firstIndex: db.prepare<[], number>('SELECT min(idx) FROM log').pluck(),
-      entriesAfter: db.prepare<[number], LogRow>('SELECT idx, term, type, data FROM log WHERE idx > ? ORDER BY idx').raw(),
+      entriesFrom: db.prepare<[number, number], LogRow>('SELECT idx, term, type, data FROM log WHERE idx >= ? AND idx <= ? ORDER BY idx').raw(),
+      termAt: db.prepare<[number], number>('SELECT term FROM log WHERE idx = ?').pluck(),
       confChanges: db.prepare<[number, number], Buffer>('SELECT data FROM log WHERE type = 1 AND idx > ? AND idx <= ? ORDER BY idx').pluck(),
       insert: db.prepare<[number, number, number, Uint8Array]>('INSERT INTO log (idx, term, type, data) VALUES (?, ?, ?, ?)'),
       truncateFrom: db.prepare<[number]>('DELETE FROM log WHERE idx >= ?'),
@@ -114,10 +125,40 @@ export class RaftStore {
   }
 
   entriesAfter(index: number): Entry[] {
-    // Row by row: at start-up this reads up to a snapshot interval of entries (95,000 at a
-    // million messages), and all() would hold every row twice at the peak.
+    return this.readEntries(index + 1, this.last, Infinity);
+  }
+
+  /**
+   * The rows kept below the snapshot index, for the core (CompactedLog). Rows at or below the
+   * snapshot never change: they are committed, and only an installed snapshot removes them.
+   */
+  compactedLog(): CompactedLog {
+    return {
+      term: (index) => (this.held(index) ? this.stmts.termAt.get(index) as number | undefined : undefined),
+      entries: (lo, hi, maxBytes) => (this.held(lo) ? this.readEntries(lo, Math.min(hi, this.snapIndex()), maxBytes) : []),
+    };
+  }
+
+  private held(index: number): boolean {
+    return index > this.trimmedTo && index <= this.snapIndex();
+  }
+
+  private snapIndex(): number {
+    return this.snap?.meta.index ?? 0;
+  }
+
+  /**
+   * Rows lo..hi: at most `maxBytes` of data but at least one. Row by row: at start-up this reads
+   * a snapshot interval of entries, and all() would hold every row twice at the peak.
+   */
+  private readEntries(lo: number, hi: number, maxBytes: number): Entry[] {
     const out: Entry[] = [];
-    for (const [idx, term, type, data] of this.stmts.entriesAfter.iterate(index)) out.push({ index: idx, term, type, data });
+    let bytes = 0;
+    for (const [index, term, type, data] of this.stmts.entriesFrom.iterate(lo, hi)) {
+      bytes += data.length;
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push({ index, term, type, data });
+    }
     return out;
   }
 
@@ -145,7 +186,7 @@ export class RaftStore {
     if (hard === null && entries.length === 0) return false;
     if (entries.length > 0) crashPoint('append:before');
     if (hard !== null) crashPoint('hardstate:before');
-    const trimTo = Math.min(this.snap?.meta.index ?? 0, this.trimmedTo + trimRowsPerWrite);
+    const trimTo = Math.min((this.snap?.meta.index ?? 0) - this.retainedEntries, this.trimmedTo + trimRowsPerWrite);
     this.saveTx(hard, entries, trimTo);
     this.trimmedTo = Math.max(this.trimmedTo, trimTo);
     if (hard !== null) {
@@ -192,10 +233,10 @@ export class RaftStore {
   /**
    * Records how far the log is compacted (a new latest snapshot), not yet durable: flush() or
    * flushSync() before the caller removes the previous record's file. `replaceLog`: an installed
-   * snapshot supersedes the whole log. Otherwise (our own compaction) the rows it covers stay until later writes trim
-   * them (trimRowsPerWrite): nothing reads them (entriesAfter, confAt and lastIndex start at the
-   * snapshot), and a trim commits after this record in the WAL, so no crash keeps one without
-   * the other.
+   * snapshot supersedes the whole log. Otherwise (our own compaction) the rows it covers stay: the
+   * last retainedEntries of them for compactedLog(), the others until later writes trim them
+   * (trimRowsPerWrite). entriesAfter, confAt and lastIndex start at the snapshot, and a trim
+   * commits after this record in the WAL, so no crash keeps one without the other.
    */
   recordSnapshot(stored: StoredSnapshot, replaceLog: boolean): void {
     const { index, term, conf } = stored.meta;

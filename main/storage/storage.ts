@@ -4,7 +4,7 @@
 // follower that needs a snapshot, install one. Layout and guarantees: docs/storage.md.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfState, Entry, HardState, InitialState, Snapshot, SnapshotMeta } from '../raft/types.js';
+import type { CompactedLog, ConfState, Entry, HardState, InitialState, Snapshot, SnapshotMeta } from '../raft/types.js';
 import { AppliedIndex, type AppliedPosition } from './applied.js';
 import { copyInWorker, quickCheckInWorker, StorageWorker } from './workers.js';
 import { crashPoint } from './crash.js';
@@ -23,6 +23,8 @@ export interface StorageOptions {
   readonly stateFile?: string;
   /** compactionDue() once this many entries were applied since the last compaction (the peer's --snapshot-every); 0: never. */
   readonly snapshotEvery?: number;
+  /** Log entries kept in raft.db below the snapshot index, for the core's CompactedLog (defaultRetainedEntries). */
+  readonly retainedEntries?: number;
   /**
    * Stretch each interval by a random fraction below this (0, the default: none), drawn anew
    * after every compaction, so that the peers of a group, which apply the same entries at the
@@ -125,7 +127,7 @@ export class Storage {
   /** Opens (creating if needed) a data directory and finishes whatever a crash interrupted. */
   static open(dir: string, options: StorageOptions): Storage {
     mkdirSync(dir, { recursive: true });
-    const raft = new RaftStore(openDatabase(join(dir, 'raft.db'), raftSchema, { exclusive: true }));
+    const raft = new RaftStore(openDatabase(join(dir, 'raft.db'), raftSchema, { exclusive: true }), options.retainedEntries);
     let storage: Storage | null = null;
     try {
       const worker = new StorageWorker();
@@ -176,6 +178,11 @@ export class Storage {
       entries: this.raft.entriesAfter(snapIndex),
       applied,
     };
+  }
+
+  /** The log entries raft.db keeps below the snapshot index, for the core (InitialState.compacted). */
+  compactedLog(): CompactedLog {
+    return this.raft.compactedLog();
   }
 
   /** Persists a Ready's hard state and entries (one transaction, one fsync), blocking. */

@@ -18,6 +18,8 @@ import { waitFor } from '../helpers/wait.js';
 export interface TestClusterOptions {
   readonly size?: number;
   readonly snapshotEvery?: number;
+  /** Log entries each peer keeps below its snapshot (--retain-log). */
+  readonly retainLog?: number;
 }
 
 /** What a stopped replica holds: its canonical hash and how often each message text occurs. */
@@ -40,7 +42,7 @@ export class TestCluster {
     const members: GroupMember[] = ports.map((port, i) => ({
       id: `peer${i + 1}`, address: `127.0.0.1:${port}`, dataDir: join(dir, `peer${i + 1}`),
     }));
-    const group = new LocalGroup(members, { snapshotEvery: options.snapshotEvery, logDir: dir });
+    const group = new LocalGroup(members, { snapshotEvery: options.snapshotEvery, retainLog: options.retainLog, logDir: dir });
     const cluster = new TestCluster(dir, group);
     try {
       await group.startAll();
@@ -127,8 +129,13 @@ export class TestCluster {
 
   /** The last lines a peer logged, to explain a failure. */
   logTail(id: string, lines = 30): string {
+    return this.log(id).trimEnd().split('\n').slice(-lines).join('\n');
+  }
+
+  /** Everything a peer logged (its standard error, JSON lines), or '(no log)'. */
+  log(id: string): string {
     try {
-      return readFileSync(join(this.dir, `${id}.log`), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      return readFileSync(join(this.dir, `${id}.log`), 'utf8');
     } catch {
       return '(no log)';
     }

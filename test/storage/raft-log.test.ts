@@ -187,13 +187,15 @@ describe('the rows a snapshot covers', () => {
     }
   }
 
+  const conf = { voters: ['n1'], learners: [] };
+
   test('are trimmed by the writes after it, a bounded number per write, across a restart', (t) => {
     const dir = tempDir(t, 'quorum-raft-');
-    const open = () => new RaftStore(openDatabase(join(dir, 'raft.db'), raftSchema)); // not exclusive: rowsUpTo reads it too
+    const open = () => new RaftStore(openDatabase(join(dir, 'raft.db'), raftSchema), 0); // not exclusive: rowsUpTo reads it too
     let store = open();
     t.after(() => store.close());
     store.save({ term: 1, vote: null, commit: 0 }, entries(1, 1300, 1));
-    store.recordSnapshot({ meta: { index: 1200, term: 1, conf: { voters: ['n1'], learners: [] } }, file: 'snapshot-1-1200.db' }, false);
+    store.recordSnapshot({ meta: { index: 1200, term: 1, conf }, file: 'snapshot-1-1200.db' }, false);
     store.flushSync();
     assert.equal(rowsUpTo(dir, 1200), 1200, 'recording the snapshot deletes nothing');
     assert.deepEqual([store.entriesAfter(1200)[0]?.index, store.lastIndex()], [1201, 1300]);
@@ -207,5 +209,29 @@ describe('the rows a snapshot covers', () => {
     assert.equal(rowsUpTo(dir, 1200), 0);
     assert.deepEqual(describeLog(store.entriesAfter(1200)).slice(0, 1), ['1201/1:e1201t1']);
     assert.equal(store.entriesAfter(1200).length, 103, 'nothing after the snapshot is trimmed');
+  });
+
+  test('keep the last `retainedEntries` of them, which the core reads (CompactedLog), across a restart', (t) => {
+    const dir = tempDir(t, 'quorum-raft-');
+    const open = () => new RaftStore(openDatabase(join(dir, 'raft.db'), raftSchema), 300);
+    let store = open();
+    t.after(() => store.close());
+    store.save({ term: 1, vote: null, commit: 0 }, [...entries(1, 1000, 1), ...entries(1001, 1300, 2)]);
+    store.recordSnapshot({ meta: { index: 1200, term: 2, conf }, file: null }, false);
+    for (let i = 1301; i <= 1303; i++) store.save(null, entries(i, i, 2));
+    assert.equal(rowsUpTo(dir, 1200), 300, 'rows 901..1200 stay');
+    store.close();
+    store = open();
+    store.save(null, entries(1304, 1304, 2));
+    assert.equal(rowsUpTo(dir, 1200), 300, 'still after a restart and another write');
+    const held = store.compactedLog();
+    assert.deepEqual([held.term(900), held.term(901), held.term(1000), held.term(1001), held.term(1200), held.term(1201)],
+      [undefined, 1, 1, 2, 2, undefined], 'held: 901..1200 (after the snapshot the core holds them in memory)');
+    const bytes = entries(998, 1000, 1).reduce((sum, e) => sum + e.data.length, 0);
+    assert.deepEqual(describeLog(held.entries(998, 1100, bytes)), ['998/1:e998t1', '999/1:e999t1', '1000/1:e1000t1'], 'at most maxBytes');
+    assert.deepEqual(held.entries(1200, 1300, 1).map((e) => e.index), [1200], 'at least one, and none past the snapshot');
+    assert.deepEqual(held.entries(900, 1000, 1 << 20), [], 'nothing when the first one asked for is gone');
+    store.recordSnapshot({ meta: { index: 2000, term: 3, conf }, file: 'snapshot-3-2000.db' }, true);
+    assert.deepEqual([held.term(1000), held.entries(1000, 1100, 1 << 20)], [undefined, []], 'an installed snapshot supersedes them');
   });
 });

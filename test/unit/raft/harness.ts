@@ -3,7 +3,7 @@
 import { RaftNode } from '../../../main/raft/node.js';
 import {
   EntryType, MessageType, defaultConfig,
-  type ConfState, type Entry, type HardState, type InitialState, type Message, type NodeId, type PlantedBugs,
+  type CompactedLog, type ConfState, type Entry, type HardState, type InitialState, type Message, type NodeId, type PlantedBugs,
   type RaftConfig, type ReadState, type Ready, type Snapshot,
 } from '../../../main/raft/types.js';
 
@@ -61,6 +61,29 @@ export interface TestNode {
   /** The config the node was built with (for restarts). */
   overrides: Partial<RaftConfig>;
   seed: number;
+  /**
+   * Persisted entries from this index on stay readable below the snapshot (the core's
+   * CompactedLog, as raft.db's retained rows); Infinity (the default): none do.
+   */
+  heldFrom: number;
+}
+
+/** A node's CompactedLog: what its driver persisted, from `heldFrom` on (read when the core asks). */
+function compactedLog(node: () => TestNode): CompactedLog {
+  const held = (index: number) => (index >= node().heldFrom ? node().persisted.get(index) : undefined);
+  return {
+    term: (index) => held(index)?.term,
+    entries: (lo, hi, maxBytes) => {
+      const out: Entry[] = [];
+      let bytes = 0;
+      for (let e = held(lo), i = lo; e !== undefined && i <= hi; e = held(++i)) {
+        bytes += e.data.length;
+        if (out.length > 0 && bytes > maxBytes) break;
+        out.push(e);
+      }
+      return out;
+    },
+  };
 }
 
 export interface NetworkOptions {
@@ -95,8 +118,8 @@ export class Network {
     const persisted = new Map<number, Entry>();
     for (const e of init.entries) persisted.set(e.index, e);
     const t: TestNode = {
-      node: new RaftNode(config(id, seed, overrides), init), applied: [], persisted, hard: init.hardState,
-      snapshots: init.snapshot === null ? [] : [init.snapshot], readStates: [], overrides, seed,
+      node: new RaftNode(config(id, seed, overrides), { ...init, compacted: compactedLog(() => t) }), applied: [], persisted, hard: init.hardState,
+      snapshots: init.snapshot === null ? [] : [init.snapshot], readStates: [], overrides, seed, heldFrom: Infinity,
     };
     this.nodes.set(id, t);
     return t;

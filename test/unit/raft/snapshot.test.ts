@@ -68,6 +68,62 @@ test('snapshot: a follower whose log still reaches the leader\'s first index get
   assert.equal(net.get('3').status().commit, 11);
 });
 
+test('retained log: a follower behind the snapshot gets the entries still held on disk in Apps, not a snapshot', () => {
+  const net = laggingFollower(8); // 3 holds index 1
+  net.testNode('1').heldFrom = 1;
+  const from = net.delivered.length;
+  net.tick('1');
+  net.settle();
+  assert.equal(snaps(net.delivered).length, 0);
+  const apps = net.delivered.slice(from).filter((m) => m.to === '3' && m.type === MessageType.App && m.entries.length > 0);
+  assert.deepEqual(apps.map((m) => m.entries.map((e) => e.index)), [[2, 3, 4, 5, 6, 7, 8], [9, 10, 11]],
+    'up to the snapshot index from disk, then the rest from memory');
+  assert.deepEqual(net.testNode('3').applied.map((e) => e.index), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 'every entry applied, one by one');
+  assert.deepEqual(net.testNode('3').snapshots, []);
+  assert.equal(net.get('3').status().commit, 11);
+});
+
+test('retained log: a follower behind the first entry held gets the snapshot', () => {
+  const net = laggingFollower(8);
+  net.testNode('1').heldFrom = 3; // 3 needs entry 2 (and the term of 1), which the leader no longer holds
+  net.tick('1');
+  net.settle();
+  assert.equal(snaps(net.delivered).length, 1);
+  assert.deepEqual(net.testNode('3').snapshots.map((s) => s.meta.index), [8]);
+  assert.equal(net.get('3').status().commit, 11);
+});
+
+test('retained log: entries read from disk go a few Apps at a time, then the stream goes on as acks come', () => {
+  const net = new Network(ids(3), { config: { ...plain, maxMsgBytes: 1 } }); // one entry per App
+  assert.equal(net.elect('1'), Role.Leader);
+  net.isolate('3');
+  for (let i = 2; i <= 41; i++) net.get('1').propose(text(`e${i}`));
+  net.settle();
+  net.get('1').compact(40, text('state@40'));
+  net.testNode('1').heldFrom = 1;
+  net.heal();
+  net.hold = true;
+  const fromDisk = (m: Message) => m.to === '3' && m.type === MessageType.App && (m.entries[0]?.index ?? Infinity) <= 40;
+  // Deliver everything but the Apps from disk once 3 replicates: those pile up, unacknowledged.
+  net.tick('1');
+  let mostInFlight = 0;
+  for (let round = 0; round < 20; round++) {
+    const replicating = net.get('1').status().progress.find((p) => p.id === '3')?.state === 'replicate';
+    if (net.deliverHeld((m) => !(replicating && fromDisk(m))) === 0) break;
+    net.settle();
+    mostInFlight = Math.max(mostInFlight, net.held.filter(fromDisk).length);
+  }
+  assert.ok(mostInFlight >= 1 && mostInFlight <= 4, `Apps from disk in flight without an answer: ${mostInFlight} (at most 4)`);
+  net.hold = false;
+  while (net.held.length > 0) {
+    net.deliverHeld();
+    net.settle();
+  }
+  assert.equal(snaps(net.delivered).length, 0);
+  assert.equal(net.get('3').status().commit, 41);
+  assert.equal(net.testNode('3').applied.length, 41);
+});
+
 test('snapshot: a lost snapshot is sent again after the leader gives up waiting for it', () => {
   const net = laggingFollower(8);
   let lost = 0;
