@@ -124,6 +124,26 @@ test('retained log: entries read from disk go a few Apps at a time, then the str
   assert.equal(net.testNode('3').applied.length, 41);
 });
 
+test('retained log: an App read from disk carries at most 256 KiB; one from memory up to maxMsgBytes', () => {
+  const net = new Network(ids(3), { config: plain }); // maxMsgBytes: 1 MiB
+  assert.equal(net.elect('1'), Role.Leader);
+  net.isolate('3');
+  const big = new Uint8Array(100 << 10);
+  for (let i = 2; i <= 31; i++) net.get('1').propose(big);
+  net.settle();
+  net.get('1').compact(21, text('state@21'));
+  net.testNode('1').heldFrom = 1;
+  const from = net.delivered.length;
+  net.heal();
+  net.tick('1');
+  net.settle();
+  const apps = net.delivered.slice(from).filter((m) => m.to === '3' && m.type === MessageType.App && m.entries.length > 0);
+  const sizes = apps.map((m) => m.entries.map((e) => e.index));
+  assert.deepEqual(sizes.filter((s) => (s[0] as number) <= 21).map((s) => s.length), [2, 2, 2, 2, 2, 2, 2, 2, 2, 2], 'from disk: two of 100 KiB each');
+  assert.deepEqual(sizes.filter((s) => (s[0] as number) > 21).map((s) => s.length), [10], 'from memory: ten, 1,000 KiB');
+  assert.equal(net.get('3').status().commit, 31);
+});
+
 test('snapshot: a lost snapshot is sent again after the leader gives up waiting for it', () => {
   const net = laggingFollower(8);
   let lost = 0;
