@@ -166,7 +166,6 @@ export interface Ready {
   readonly readStates: readonly ReadState[];
 }
 
-/** State the driver restores from storage when a node (re)starts. */
 /**
  * Entries the node still holds on disk below its snapshot index (the in-memory log starts after
  * it). A leader sends a follower whose next entry lies there these entries instead of a
@@ -179,6 +178,7 @@ export interface CompactedLog {
   entries(lo: number, hi: number, maxBytes: number): Entry[];
 }
 
+/** State the driver restores from storage when a node (re)starts. */
 export interface InitialState {
   readonly hardState: HardState;
   /** How far the stored log is compacted, as a snapshot's metadata (its data may be empty; the core never reads it). */

@@ -86,7 +86,7 @@ export class RaftStore {
     // Commits do not sync the WAL: every write that must be durable is followed by a flush.
     db.pragma('synchronous = NORMAL');
     this.snap = this.readSnapshot();
-    this.last = (this.stmts.lastIndex.get() as number | null) ?? this.snap?.meta.index ?? 0;
+    this.last = (this.stmts.lastIndex.get() as number | null) ?? this.snapIndex();
     const first = this.stmts.firstIndex.get() as number | null;
     this.trimmedTo = first === null ? this.last : first - 1;
     const saved = this.stmts.hardState.get();
@@ -186,7 +186,7 @@ export class RaftStore {
     if (hard === null && entries.length === 0) return false;
     if (entries.length > 0) crashPoint('append:before');
     if (hard !== null) crashPoint('hardstate:before');
-    const trimTo = Math.min((this.snap?.meta.index ?? 0) - this.retainedEntries, this.trimmedTo + trimRowsPerWrite);
+    const trimTo = Math.min(this.snapIndex() - this.retainedEntries, this.trimmedTo + trimRowsPerWrite);
     this.saveTx(hard, entries, trimTo);
     this.trimmedTo = Math.max(this.trimmedTo, trimTo);
     if (hard !== null) {
@@ -222,7 +222,7 @@ export class RaftStore {
   }
 
   private checkAppend(first: number, entries: readonly Entry[]): void {
-    const snapIndex = this.snap?.meta.index ?? 0;
+    const snapIndex = this.snapIndex();
     const lastNew = entries[entries.length - 1] as Entry;
     if (first <= snapIndex || first > this.last + 1 || lastNew.index !== first + entries.length - 1) {
       throw new StorageError('misuse', `cannot append entries ${first}..${lastNew.index} to a log ` +
