@@ -1,4 +1,4 @@
-// The peer command checks its addresses before it writes anything to the data directory.
+// The peer command checks its addresses and numbers before it writes anything to the data directory.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -21,6 +21,19 @@ for (const flag of ['--listen', '--client-listen']) {
     const refusal = await run(process.execPath, args, { timeout: 30_000 }).then(() => null, (err: { code: number; stderr: string }) => err);
     assert.ok(refusal !== null && refusal.code !== 0, 'the command fails');
     assert.match(refusal.stderr.split('\n')[0] ?? '', new RegExp(`${flag}.*'garbage' is invalid\\. expected host:port`));
+    assert.equal(existsSync(data), false, 'the data directory was not created');
+  });
+}
+
+for (const value of ['-1', '1.5', 'many']) {
+  test(`--retain-log ${value} is refused with a clear error, and nothing is written`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'qc-flags-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const data = join(dir, 'data');
+    const args = [bin, 'peer', '--id', 'a', '--create-group', 'x', '--data', data, '--listen', '127.0.0.1:0', `--retain-log=${value}`];
+    const refusal = await run(process.execPath, args, { timeout: 30_000 }).then(() => null, (err: { code: number; stderr: string }) => err);
+    assert.ok(refusal !== null && refusal.code !== 0, 'the command fails');
+    assert.match(refusal.stderr.split('\n')[0] ?? '', /--retain-log.*is invalid\. expected a whole number/);
     assert.equal(existsSync(data), false, 'the data directory was not created');
   });
 }
