@@ -40,10 +40,19 @@ const trimRowsPerWrite = 512;
  * far behind the entries instead of a copy of the state database (see CompactedLog). A follower
  * 100,000 messages behind then gets about 20 MB of entries, whatever the size of chat.db (a
  * copy of 208 MB at 1.1 million messages took 1.4 s to make and 2 s to stream); the cost is
- * about 200 bytes of raft.db per retained entry. etcd keeps 5,000 (SnapshotCatchUpEntries),
+ * about 200 bytes of raft.db per retained 100-character message. etcd keeps 5,000 (SnapshotCatchUpEntries),
  * hashicorp/raft 10,240 (TrailingLogs); a chat peer is often off for a day, so more here.
  */
 export const defaultRetainedEntries = 200_000;
+
+/**
+ * ...and at most about this many bytes of entry data: a message may hold 16,000 characters, and
+ * 200,000 of those would be gigabytes. The bound uses a moving mean of the entries' sizes
+ * (meanEntryBytes), so it costs nothing per write beyond one addition per entry.
+ */
+export const defaultRetainedBytes = 64 << 20;
+/** Entries over which meanEntryBytes averages (a plain mean until then, then an exponential moving one). */
+const meanOverEntries = 4096;
 
 export class RaftStore {
   private readonly stmts;
@@ -57,8 +66,12 @@ export class RaftStore {
   private savedVote: NodeId | null;
   private readonly walSync: WalSync;
 
-  /** `retainedEntries`: log rows kept below the snapshot index (defaultRetainedEntries). */
-  constructor(private readonly db: Db, private readonly retainedEntries = defaultRetainedEntries) {
+  /** About how many bytes of data a log entry holds lately, over `sampled` entries (at most meanOverEntries). */
+  private meanEntryBytes: number;
+  private sampled: number;
+
+  /** Log rows kept below the snapshot index: at most `retainedEntries`, and about `retainedBytes` of data. */
+  constructor(private readonly db: Db, private readonly retainedEntries = defaultRetainedEntries, private readonly retainedBytes = defaultRetainedBytes) {
     this.walSync = new WalSync(db.name, 'the raft log');
     this.stmts = {
       identity: db.prepare<[], { node_id: string; founders: string }>('SELECT node_id, founders FROM identity WHERE id = 1'),
@@ -71,6 +84,7 @@ export class RaftStore {
       firstIndex: db.prepare<[], number>('SELECT min(idx) FROM log').pluck(),
       entriesFrom: db.prepare<[number, number], LogRow>('SELECT idx, term, type, data FROM log WHERE idx >= ? AND idx <= ? ORDER BY idx').raw(),
       termAt: db.prepare<[number], number>('SELECT term FROM log WHERE idx = ?').pluck(),
+      latestSizes: db.prepare<[number], { mean: number | null; n: number }>('SELECT avg(length(data)) AS mean, count(*) AS n FROM (SELECT data FROM log ORDER BY idx DESC LIMIT ?)'),
       confChanges: db.prepare<[number, number], Buffer>('SELECT data FROM log WHERE type = 1 AND idx > ? AND idx <= ? ORDER BY idx').pluck(),
       insert: db.prepare<[number, number, number, Uint8Array]>('INSERT INTO log (idx, term, type, data) VALUES (?, ?, ?, ?)'),
       truncateFrom: db.prepare<[number]>('DELETE FROM log WHERE idx >= ?'),
@@ -89,6 +103,9 @@ export class RaftStore {
     this.last = (this.stmts.lastIndex.get() as number | null) ?? this.snapIndex();
     const first = this.stmts.firstIndex.get() as number | null;
     this.trimmedTo = first === null ? this.last : first - 1;
+    const latest = this.stmts.latestSizes.get(meanOverEntries) as { mean: number | null; n: number };
+    this.meanEntryBytes = latest.mean ?? 0;
+    this.sampled = latest.n;
     const saved = this.stmts.hardState.get();
     this.savedTerm = saved?.term ?? 0;
     this.savedVote = saved?.vote ?? null;
@@ -186,7 +203,7 @@ export class RaftStore {
     if (hard === null && entries.length === 0) return false;
     if (entries.length > 0) crashPoint('append:before');
     if (hard !== null) crashPoint('hardstate:before');
-    const trimTo = Math.min(this.snapIndex() - this.retainedEntries, this.trimmedTo + trimRowsPerWrite);
+    const trimTo = Math.min(this.snapIndex() - this.retainedRows(), this.trimmedTo + trimRowsPerWrite);
     this.saveTx(hard, entries, trimTo);
     this.trimmedTo = Math.max(this.trimmedTo, trimTo);
     if (hard !== null) {
@@ -213,12 +230,21 @@ export class RaftStore {
     this.walSync.flushSync();
   }
 
+  /** How many rows below the snapshot stay: retainedEntries, fewer when entries are large. */
+  private retainedRows(): number {
+    return Math.min(this.retainedEntries, Math.floor(this.retainedBytes / Math.max(this.meanEntryBytes, 1)));
+  }
+
   private appendEntries(entries: readonly Entry[]): void {
     const first = entries[0];
     if (first === undefined) return;
     this.checkAppend(first.index, entries);
     if (first.index <= this.last) this.stmts.truncateFrom.run(first.index);
-    for (const e of entries) this.stmts.insert.run(e.index, e.term, e.type, e.data);
+    for (const e of entries) {
+      this.stmts.insert.run(e.index, e.term, e.type, e.data);
+      this.sampled = Math.min(this.sampled + 1, meanOverEntries);
+      this.meanEntryBytes += (e.data.length - this.meanEntryBytes) / this.sampled;
+    }
   }
 
   private checkAppend(first: number, entries: readonly Entry[]): void {

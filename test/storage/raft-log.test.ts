@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { encodeConfChange } from '../../main/raft/confchange.js';
-import { EntryType, type SnapshotMeta } from '../../main/raft/types.js';
+import { EntryType, type Entry, type SnapshotMeta } from '../../main/raft/types.js';
 import { raftSchema } from '../../main/storage/migrations/index.js';
 import { StorageError } from '../../main/storage/errors.js';
 import { RaftStore } from '../../main/storage/raft-store.js';
@@ -233,5 +233,25 @@ describe('the rows a snapshot covers', () => {
     assert.deepEqual(held.entries(900, 1000, 1 << 20), [], 'nothing when the first one asked for is gone');
     store.recordSnapshot({ meta: { index: 2000, term: 3, conf }, file: 'snapshot-3-2000.db' }, true);
     assert.deepEqual([held.term(1000), held.entries(1000, 1100, 1 << 20)], [undefined, []], 'an installed snapshot supersedes them');
+  });
+
+  test('keep only about `retainedBytes` of them when the entries are large, across a restart', (t) => {
+    const dir = tempDir(t, 'quorum-raft-');
+    const open = () => new RaftStore(openDatabase(join(dir, 'raft.db'), raftSchema), 1_000, 10_000);
+    const sized = (first: number, last: number): Entry[] => Array.from({ length: last - first + 1 },
+      (_, i) => ({ index: first + i, term: 1, type: EntryType.Normal, data: new Uint8Array(100) }));
+    let store = open();
+    t.after(() => store.close());
+    store.save({ term: 1, vote: null, commit: 0 }, sized(1, 1300));
+    store.recordSnapshot({ meta: { index: 1200, term: 1, conf }, file: null }, false);
+    for (let i = 1301; i <= 1303; i++) store.save(null, sized(i, i));
+    assert.equal(rowsUpTo(dir, 1200), 100, '10,000 bytes of 100-byte entries: 1101..1200 stay, not 1,000 rows');
+    store.close();
+    store = open(); // the mean size is read back from the latest rows
+    store.recordSnapshot({ meta: { index: 1300, term: 1, conf }, file: null }, false);
+    store.save(null, sized(1304, 1304));
+    assert.equal(rowsUpTo(dir, 1300), 100, 'after a restart, rows 1201..1300');
+    assert.equal(store.compactedLog().term(1201), 1);
+    assert.equal(store.compactedLog().term(1200), undefined);
   });
 });
