@@ -11,8 +11,8 @@ import { toWire } from './wire.js';
 
 /** A ping every this long by default; a link that has not answered by the next one is dropped. */
 export const defaultKeepaliveMs = 5_000;
-const firstBackoffMs = 50;
-const maxBackoffMs = 1_000;
+/** Reconnect backoff: doubles from the first to the most after each failure. */
+export const defaultBackoffMs = { first: 50, most: 1_000 } as const;
 /** How long a closed link may take to deliver what was written before it. */
 const closeGraceMs = 2_000;
 
@@ -24,6 +24,7 @@ export interface RaftLinkOptions {
   /** Messages queued while the socket is full before new ones are dropped. */
   maxQueued: number;
   keepaliveMs: number;
+  backoffMs?: { readonly first: number; readonly most: number };
   /** Messages were lost: the link went down or the queue overflowed. Raft resends. */
   onLost(): void;
 }
@@ -34,12 +35,15 @@ export class RaftLink {
   private blocked = false;
   private queue: Message[] = [];
   private retryAt = 0;
-  private backoffMs = firstBackoffMs;
+  private readonly backoff: { readonly first: number; readonly most: number };
+  private backoffMs: number;
   private awaitingPong = false;
   private closed = false;
   private readonly keepalive: NodeJS.Timeout;
 
   constructor(private readonly opts: RaftLinkOptions) {
+    this.backoff = opts.backoffMs ?? defaultBackoffMs;
+    this.backoffMs = this.backoff.first;
     // Connect now and stay connected, so that reachability is known before the first message.
     this.open();
     this.keepalive = setInterval(() => this.ping(), opts.keepaliveMs).unref();
@@ -49,6 +53,18 @@ export class RaftLink {
   connected(): boolean {
     if (this.socket === null) this.open();
     return this.up;
+  }
+
+  /**
+   * The peer just spoke to us, so it is back: connect now rather than when the backoff ends. A
+   * follower restarted after a long outage otherwise waited up to a second (the longest backoff)
+   * for the leader's heartbeats, and called an election meanwhile.
+   */
+  reconnectNow(): void {
+    if (this.closed || this.socket !== null) return;
+    this.retryAt = 0;
+    this.backoffMs = this.backoff.first;
+    this.open();
   }
 
   /** Writes one batch as one frame, or queues it while the socket is full; lost while down. */
@@ -114,7 +130,7 @@ export class RaftLink {
     try {
       target = splitHostPort(this.opts.address);
     } catch {
-      this.retryAt = Date.now() + maxBackoffMs; // addresses are checked where they come from; never crash on one
+      this.retryAt = Date.now() + this.backoff.most; // addresses are checked where they come from; never crash on one
       return null;
     }
     const { host, port } = target;
@@ -126,7 +142,7 @@ export class RaftLink {
     socket.setNoDelay(true);
     socket.once(this.opts.tls === undefined ? 'connect' : 'secureConnect', () => {
       this.up = true;
-      this.backoffMs = firstBackoffMs;
+      this.backoffMs = this.backoff.first;
     });
     socket.on('data', () => (this.awaitingPong = false)); // only pongs come back
     socket.on('error', () => undefined); // followed by 'close'
@@ -142,7 +158,7 @@ export class RaftLink {
     this.blocked = false;
     this.queue = [];
     this.retryAt = Date.now() + this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, maxBackoffMs);
+    this.backoffMs = Math.min(this.backoffMs * 2, this.backoff.most);
     if (!this.closed) this.opts.onLost();
   }
 

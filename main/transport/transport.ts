@@ -9,7 +9,7 @@ import { MessageType, type Message, type NodeId, type SnapshotMeta } from '../ra
 import { decodeBatch, emptyFrame, FrameReader, raftPreface } from './frames.js';
 import { PeerListener } from './listener.js';
 import { loadRaftService } from './proto.js';
-import { defaultKeepaliveMs, RaftLink } from './raft-link.js';
+import { defaultKeepaliveMs, RaftLink, type RaftLinkOptions } from './raft-link.js';
 import { fromWire, toWire, UnknownMessageType, WireError, type WireMessage } from './wire.js';
 
 /** Where snapshot bytes come from (sender) and go to (receiver). */
@@ -109,6 +109,8 @@ export interface TransportOptions {
   maxQueuedMessages?: number;
   /** How often an idle Raft link pings (tests shorten it); a silent link is dropped after two. */
   keepaliveMs?: number;
+  /** The Raft links' reconnect backoff (defaultBackoffMs; tests lengthen it). */
+  backoffMs?: RaftLinkOptions['backoffMs'];
 }
 
 const snapshotChunkBytes = 1 << 20;
@@ -291,7 +293,10 @@ export class Transport {
             continue;
           }
           const batch = decodeBatch(body);
-          peer ??= this.admit(socket instanceof tls.TLSSocket ? socket.getPeerCertificate() : undefined, batch.from);
+          if (peer === null) {
+            peer = this.admit(socket instanceof tls.TLSSocket ? socket.getPeerCertificate() : undefined, batch.from);
+            this.links.get(peer)?.reconnectNow();
+          }
           for (const w of batch.messages ?? []) {
             const m = this.validateKnown(w, peer, !skipped);
             if (m === null) skipped = true;
@@ -404,7 +409,7 @@ class PeerLink {
   ) {
     this.raft = new RaftLink({
       from: opts.id, address, tls: opts.tls?.connectOptions(id), maxQueued: opts.maxQueuedMessages ?? 10_000,
-      keepaliveMs: opts.keepaliveMs ?? defaultKeepaliveMs,
+      keepaliveMs: opts.keepaliveMs ?? defaultKeepaliveMs, backoffMs: opts.backoffMs,
       onLost: () => handlers.onUnreachable(id),
     });
   }
@@ -416,6 +421,11 @@ class PeerLink {
 
   send(batch: Message[]): void {
     this.raft.send(batch);
+  }
+
+  /** The peer spoke to us: see RaftLink.reconnectNow. */
+  reconnectNow(): void {
+    this.raft.reconnectNow();
   }
 
   sendSnapshot(m: Message): void {

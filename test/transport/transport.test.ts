@@ -237,6 +237,34 @@ describe('peer transport (plaintext: static groups)', () => {
     a.setPeer('b', `127.0.0.1:${b.boundPort}`);
   });
 
+  it('reconnects to a peer as soon as it speaks again, without waiting out the backoff', async () => {
+    // A backoff longer than the test: only the peer's own message can bring the link back.
+    const patient = { backoffMs: { first: 600_000, most: 600_000 } };
+    const inboxC = new Inbox();
+    const c = transport('c', inboxC, new MemorySnapshots(new Uint8Array(0)), patient);
+    let d = transport('d', new Inbox(), new MemorySnapshots(new Uint8Array(0)));
+    try {
+      await c.start();
+      const port = await d.start();
+      await d.close(100); // d is down: c's first attempt fails and c backs off for ten minutes
+      c.setPeer('d', `127.0.0.1:${port}`);
+      await waitFor(() => inboxC.unreachable.includes('d'), 'c to find d unreachable');
+      assert.equal(c.isConnected('d'), false, 'and to stay off it while backing off');
+
+      const inboxD = new Inbox();
+      d = transport('d', inboxD, new MemorySnapshots(new Uint8Array(0)), { listen: `127.0.0.1:${port}` });
+      await d.start();
+      d.setPeer('c', `127.0.0.1:${c.boundPort}`);
+      d.send([message('d', 'c', { context: 'back' })]);
+      await waitFor(() => inboxC.messages.some((m) => m.context === 'back'), 'c to hear from d');
+      await waitFor(() => c.isConnected('d'), 'c to reconnect to d at once');
+      c.send([message('c', 'd', { context: 'welcome back' })]);
+      await waitFor(() => inboxD.messages.some((m) => m.context === 'welcome back'), 'd to hear from c');
+    } finally {
+      await Promise.all([c.close(100), d.close(100)]);
+    }
+  });
+
   it('reports a peer that cannot be reached, without blocking the others', async () => {
     a.setPeer('ghost', '127.0.0.1:1');
     a.send([message('a', 'ghost'), message('a', 'b', { context: 'still-flowing' })]);
