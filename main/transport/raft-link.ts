@@ -11,8 +11,12 @@ import { toWire } from './wire.js';
 
 /** A ping every this long by default; a link that has not answered by the next one is dropped. */
 export const defaultKeepaliveMs = 5_000;
-/** Reconnect backoff: doubles from the first to the most after each failure. */
-export const defaultBackoffMs = { first: 50, most: 1_000 } as const;
+/** A reconnect backoff in ms: it doubles from `first` to `most` after each failure. */
+export interface Backoff {
+  readonly first: number;
+  readonly most: number;
+}
+export const defaultBackoffMs: Backoff = { first: 50, most: 1_000 };
 /** How long a closed link may take to deliver what was written before it. */
 const closeGraceMs = 2_000;
 
@@ -24,7 +28,7 @@ export interface RaftLinkOptions {
   /** Messages queued while the socket is full before new ones are dropped. */
   maxQueued: number;
   keepaliveMs: number;
-  backoffMs?: { readonly first: number; readonly most: number };
+  backoffMs?: Backoff;
   /** Messages were lost: the link went down or the queue overflowed. Raft resends. */
   onLost(): void;
 }
@@ -35,7 +39,7 @@ export class RaftLink {
   private blocked = false;
   private queue: Message[] = [];
   private retryAt = 0;
-  private readonly backoff: { readonly first: number; readonly most: number };
+  private readonly backoff: Backoff;
   private backoffMs: number;
   private awaitingPong = false;
   private closed = false;

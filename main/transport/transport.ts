@@ -9,7 +9,7 @@ import { MessageType, type Message, type NodeId, type SnapshotMeta } from '../ra
 import { decodeBatch, emptyFrame, FrameReader, raftPreface } from './frames.js';
 import { PeerListener } from './listener.js';
 import { loadRaftService } from './proto.js';
-import { defaultKeepaliveMs, RaftLink, type RaftLinkOptions } from './raft-link.js';
+import { defaultKeepaliveMs, RaftLink, type Backoff } from './raft-link.js';
 import { fromWire, toWire, UnknownMessageType, WireError, type WireMessage } from './wire.js';
 
 /** Where snapshot bytes come from (sender) and go to (receiver). */
@@ -110,7 +110,7 @@ export interface TransportOptions {
   /** How often an idle Raft link pings (tests shorten it); a silent link is dropped after two. */
   keepaliveMs?: number;
   /** The Raft links' reconnect backoff (defaultBackoffMs; tests lengthen it). */
-  backoffMs?: RaftLinkOptions['backoffMs'];
+  backoffMs?: Backoff;
 }
 
 const snapshotChunkBytes = 1 << 20;
