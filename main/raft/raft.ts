@@ -584,7 +584,7 @@ export class Raft {
     const prevIndex = pr.next - 1;
     const prevTerm = this.log.termForSend(prevIndex);
     if (prevTerm === undefined) return this.sendSnapshot(to, pr);
-    const maxBytes = pr.next <= this.log.offset ? Math.min(this.cfg.maxMsgBytes, maxAppBytesFromDisk) : this.cfg.maxMsgBytes;
+    const maxBytes = this.sendsFromDisk(pr) ? Math.min(this.cfg.maxMsgBytes, maxAppBytesFromDisk) : this.cfg.maxMsgBytes;
     const entries = this.log.sliceForSend(pr.next, this.log.lastIndex(), maxBytes);
     if (entries.length === 0 && !sendIfEmpty) return false;
     let bytes = 0;
@@ -601,7 +601,12 @@ export class Raft {
    * once would hold up everything else, heartbeats included, so those go a few at a time.
    */
   private windowFull(pr: Progress): boolean {
-    return pr.inflights.full() || (pr.next <= this.log.offset && pr.inflights.count >= maxAppsFromDisk);
+    return pr.inflights.full() || (this.sendsFromDisk(pr) && pr.inflights.count >= maxAppsFromDisk);
+  }
+
+  /** Whether the next App to this follower carries entries below our snapshot (CompactedLog). */
+  private sendsFromDisk(pr: Progress): boolean {
+    return pr.next <= this.log.offset;
   }
 
   private sendSnapshot(to: NodeId, pr: Progress): boolean {

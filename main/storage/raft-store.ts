@@ -47,12 +47,11 @@ export const defaultRetainedEntries = 200_000;
 
 /**
  * ...and at most about this many bytes of entry data: a message may hold 16,000 characters, and
- * 200,000 of those would be gigabytes. The bound uses a moving mean of the entries' sizes
- * (meanEntryBytes), so it costs nothing per write beyond one addition per entry.
+ * 200,000 of those would be gigabytes. The byte budget becomes a row count at each compaction
+ * (and at open), from the mean size of the latest sizeSampleRows rows: nothing per write.
  */
 export const defaultRetainedBytes = 64 << 20;
-/** Entries over which meanEntryBytes averages (a plain mean until then, then an exponential moving one). */
-const meanOverEntries = 4096;
+const sizeSampleRows = 4096;
 
 export class RaftStore {
   private readonly stmts;
@@ -66,9 +65,8 @@ export class RaftStore {
   private savedVote: NodeId | null;
   private readonly walSync: WalSync;
 
-  /** About how many bytes of data a log entry holds lately, over `sampled` entries (at most meanOverEntries). */
-  private meanEntryBytes: number;
-  private sampled: number;
+  /** Rows kept below the snapshot index: retainedEntries, fewer when the entries are large (keptRows()). */
+  private retainedRows: number;
 
   /** Log rows kept below the snapshot index: at most `retainedEntries`, and about `retainedBytes` of data. */
   constructor(private readonly db: Db, private readonly retainedEntries = defaultRetainedEntries, private readonly retainedBytes = defaultRetainedBytes) {
@@ -84,7 +82,7 @@ export class RaftStore {
       firstIndex: db.prepare<[], number>('SELECT min(idx) FROM log').pluck(),
       entriesFrom: db.prepare<[number, number], LogRow>('SELECT idx, term, type, data FROM log WHERE idx >= ? AND idx <= ? ORDER BY idx').raw(),
       termAt: db.prepare<[number], number>('SELECT term FROM log WHERE idx = ?').pluck(),
-      latestSizes: db.prepare<[number], { mean: number | null; n: number }>('SELECT avg(length(data)) AS mean, count(*) AS n FROM (SELECT data FROM log ORDER BY idx DESC LIMIT ?)'),
+      meanSize: db.prepare<[number], number | null>('SELECT avg(length(data)) FROM (SELECT data FROM log ORDER BY idx DESC LIMIT ?)').pluck(),
       confChanges: db.prepare<[number, number], Buffer>('SELECT data FROM log WHERE type = 1 AND idx > ? AND idx <= ? ORDER BY idx').pluck(),
       insert: db.prepare<[number, number, number, Uint8Array]>('INSERT INTO log (idx, term, type, data) VALUES (?, ?, ?, ?)'),
       truncateFrom: db.prepare<[number]>('DELETE FROM log WHERE idx >= ?'),
@@ -103,9 +101,7 @@ export class RaftStore {
     this.last = (this.stmts.lastIndex.get() as number | null) ?? this.snapIndex();
     const first = this.stmts.firstIndex.get() as number | null;
     this.trimmedTo = first === null ? this.last : first - 1;
-    const latest = this.stmts.latestSizes.get(meanOverEntries) as { mean: number | null; n: number };
-    this.meanEntryBytes = latest.mean ?? 0;
-    this.sampled = latest.n;
+    this.retainedRows = this.keptRows();
     const saved = this.stmts.hardState.get();
     this.savedTerm = saved?.term ?? 0;
     this.savedVote = saved?.vote ?? null;
@@ -203,7 +199,7 @@ export class RaftStore {
     if (hard === null && entries.length === 0) return false;
     if (entries.length > 0) crashPoint('append:before');
     if (hard !== null) crashPoint('hardstate:before');
-    const trimTo = Math.min(this.snapIndex() - this.retainedRows(), this.trimmedTo + trimRowsPerWrite);
+    const trimTo = Math.min(this.snapIndex() - this.retainedRows, this.trimmedTo + trimRowsPerWrite);
     this.saveTx(hard, entries, trimTo);
     this.trimmedTo = Math.max(this.trimmedTo, trimTo);
     if (hard !== null) {
@@ -230,9 +226,10 @@ export class RaftStore {
     this.walSync.flushSync();
   }
 
-  /** How many rows below the snapshot stay: retainedEntries, fewer when entries are large. */
-  private retainedRows(): number {
-    return Math.min(this.retainedEntries, Math.floor(this.retainedBytes / Math.max(this.meanEntryBytes, 1)));
+  /** How many rows below the snapshot stay: retainedEntries, fewer when the latest entries are large. */
+  private keptRows(): number {
+    const meanBytes = (this.stmts.meanSize.get(sizeSampleRows) as number | null) ?? 0;
+    return Math.min(this.retainedEntries, Math.floor(this.retainedBytes / Math.max(meanBytes, 1)));
   }
 
   private appendEntries(entries: readonly Entry[]): void {
@@ -240,11 +237,7 @@ export class RaftStore {
     if (first === undefined) return;
     this.checkAppend(first.index, entries);
     if (first.index <= this.last) this.stmts.truncateFrom.run(first.index);
-    for (const e of entries) {
-      this.stmts.insert.run(e.index, e.term, e.type, e.data);
-      this.sampled = Math.min(this.sampled + 1, meanOverEntries);
-      this.meanEntryBytes += (e.data.length - this.meanEntryBytes) / this.sampled;
-    }
+    for (const e of entries) this.stmts.insert.run(e.index, e.term, e.type, e.data);
   }
 
   private checkAppend(first: number, entries: readonly Entry[]): void {
@@ -272,6 +265,7 @@ export class RaftStore {
     })();
     this.snap = stored;
     if (replaceLog) this.trimmedTo = index;
+    else this.retainedRows = this.keptRows(); // once per compaction: a query of the latest rows' sizes
     this.last = replaceLog ? index : Math.max(this.last, index);
   }
 
