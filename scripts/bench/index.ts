@@ -7,11 +7,14 @@
 //                                             with --catchup, the catch-up is then measured again on that store)
 //                    [--cpu-prof DIR]         (a CPU profile of every Quorum Chat peer, DIR/<pid>.cpuprofile)
 //                    [--senders 1,16,64,256]  (the load levels; a full run needs all four)
+//                    [--retain-log N]         (every peer keeps N log entries below its snapshot; 0: a follower
+//                                             behind the snapshot gets a copy of chat.db, to measure that path)
 //                    [--quorum-only]          (skip etcd: Quorum Chat's figures only, printed, no file written;
 //                                             --failover-trials 0 then skips failover, e.g. for a profile)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { wholeNumber } from '../../main/cli/output.js';
 import { EtcdCluster, ensureEtcd } from './etcd.js';
 import { closedLoop, failover, type FailoverResult, type LoadResult } from './measure.js';
 import { QuorumGroup } from './quorum.js';
@@ -32,12 +35,14 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     'quorum-only': { type: 'boolean', default: false },
     senders: { type: 'string' },
+    'retain-log': { type: 'string' },
   },
 });
 const seconds = positive(values.seconds, '--seconds');
 const senderLevels = values.senders === undefined ? allSenderLevels : values.senders.split(',').map((n) => positive(n, '--senders'));
 const trials = values['failover-trials'] === '0' && values['quorum-only'] ? 0 : positive(values['failover-trials'], '--failover-trials');
 const catchupMessages = values.catchup === undefined ? null : positive(values.catchup, '--catchup');
+const retainLog = values['retain-log'] === undefined ? undefined : wholeNumberFlag(values['retain-log'], '--retain-log');
 const startupMessages = values['startup-messages'] === undefined ? null : positive(values['startup-messages'], '--startup-messages');
 // Enough to open connections and warm the JIT without eating into a short development run.
 const warmupSeconds = Math.min(2, seconds / 2);
@@ -51,6 +56,14 @@ function positive(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number`);
   return n;
+}
+
+function wholeNumberFlag(text: string, flag: string): number {
+  try {
+    return wholeNumber(text);
+  } catch (err) {
+    throw new Error(`${flag}: ${(err as Error).message}`);
+  }
 }
 
 type Start<S> = (size: number, track: (s: BenchSystem) => void) => Promise<S>;
@@ -100,7 +113,7 @@ async function benchQuorum(): Promise<Results['quorumChat']> {
   log('starting a 5-peer Quorum Chat group');
   const profileDir = values['cpu-prof'] ?? null;
   if (profileDir !== null) mkdirSync(profileDir, { recursive: true });
-  return withSystem((size, track) => QuorumGroup.start(size, track, profileDir), async (quorum) => ({
+  return withSystem((size, track) => QuorumGroup.start(size, track, { profileDir, retainLog }), async (quorum) => ({
     leader: await loadLevels(quorum, 'leader'),
     follower: await loadLevels(quorum, 'follower'),
     failover: trials === 0 ? { samplesMs: [], p50Ms: Number.NaN, maxMs: Number.NaN } : await failover(quorum, trials, log),

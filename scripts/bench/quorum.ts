@@ -15,6 +15,13 @@ import { TlsGroup, type TlsMember } from './tls-group.js';
 
 const password = 'bench password';
 
+export interface QuorumOptions {
+  /** Every peer writes a CPU profile there (see cpu-profile.mjs). */
+  readonly profileDir?: string | null;
+  /** Passed to every peer as --retain-log. */
+  readonly retainLog?: number;
+}
+
 export class QuorumGroup implements BenchSystem {
   readonly name = 'quorum-chat';
   private readonly clients = new Map<string, ChatClient>();
@@ -29,7 +36,8 @@ export class QuorumGroup implements BenchSystem {
    * Starts `size` peers (peer logs in the temp dir), waits for a leader, registers alice and
    * bob. `track` learns of the group before any peer starts (see EtcdCluster.start).
    */
-  static async start(size: number, track: (s: BenchSystem) => void, profileDir: string | null = null): Promise<QuorumGroup> {
+  static async start(size: number, track: (s: BenchSystem) => void, options: QuorumOptions = {}): Promise<QuorumGroup> {
+    const profileDir = options.profileDir ?? null;
     const dir = mkdtempSync(join(tmpdir(), 'bench-quorum-'));
     const ports = await freePorts(2 * size);
     // Peers bind every interface: a peer bound to 127.0.0.1 is still announced by mDNS at this
@@ -39,7 +47,7 @@ export class QuorumGroup implements BenchSystem {
       id: `peer${i + 1}`, address: `127.0.0.1:${ports[2 * i] as number}`, listen: `0.0.0.0:${ports[2 * i] as number}`, clientAddress: `127.0.0.1:${ports[2 * i + 1] as number}`,
       dataDir: join(dir, `peer${i + 1}`),
     }));
-    const group = new QuorumGroup(dir, new TlsGroup(members, { logDir: dir, env: peerEnv(profileDir) }), profileDir !== null);
+    const group = new QuorumGroup(dir, new TlsGroup(members, { logDir: dir, env: peerEnv(profileDir), retainLog: options.retainLog }), profileDir !== null);
     track(group);
     try {
       await group.group.found();

@@ -22,6 +22,8 @@ export interface TlsGroupOptions {
   readonly logDir: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly startTimeoutMs?: number;
+  /** Passed to every peer as --retain-log (0: a follower behind the snapshot always gets a copy of chat.db). */
+  readonly retainLog?: number;
 }
 
 export class TlsGroup extends LocalGroup {
