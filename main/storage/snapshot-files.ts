@@ -3,7 +3,7 @@
 // verified before use. Every file is written under a ".partial" name, then renamed: a name
 // without ".partial" always denotes a complete file. A received file is fsynced before its
 // rename (it becomes our state); a copy to send is not (it is made again after a restart).
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SnapshotMeta } from '../raft/types.js';
@@ -53,7 +53,7 @@ export class SnapshotFiles {
 
   /** Starts receiving a snapshot in chunks; finish() verifies it and makes it installable. */
   receiver(meta: SnapshotMeta): SnapshotReceiver {
-    return new SnapshotReceiver(this, meta, openSync(this.partial(meta), 'w'));
+    return new SnapshotReceiver(this, meta, open(this.partial(meta), 'w'));
   }
 
   /** Receives a snapshot that arrived whole (in a Snap message's data; small: checked on this thread). */
@@ -163,35 +163,47 @@ export class SnapshotFiles {
   }
 }
 
-/** Shaped like the transport's SnapshotWriter: chunks arrive in order, synchronously. */
+/**
+ * Shaped like the transport's SnapshotWriter: chunks arrive in order. Writes and the final fsync
+ * run on libuv's thread pool: for a large chat.db they took about 0.65 s of the event loop
+ * (writeSync 494 ms and fsync 157 ms for 208 MB), in which the follower answered nothing.
+ */
 export class SnapshotReceiver {
-  private fd: number | null;
+  private handle: Promise<FileHandle> | null;
 
-  constructor(private readonly files: SnapshotFiles, readonly meta: SnapshotMeta, fd: number) {
-    this.fd = fd;
+  constructor(private readonly files: SnapshotFiles, readonly meta: SnapshotMeta, handle: Promise<FileHandle>) {
+    handle.catch(() => undefined); // reported by the first write, finish or abort
+    this.handle = handle;
   }
 
-  write(chunk: Uint8Array): void {
-    if (this.fd === null) throw new StorageError('misuse', 'snapshot receiver already closed');
-    for (let at = 0; at < chunk.length; ) at += writeSync(this.fd, chunk, at, chunk.length - at);
+  async write(chunk: Uint8Array): Promise<void> {
+    const handle = await this.open();
+    for (let at = 0; at < chunk.length; ) at += (await handle.write(chunk, at, chunk.length - at)).bytesWritten;
   }
 
   /** Makes the file durable and verifies it; installSnapshot(meta) then finds it. */
   async finish(): Promise<void> {
-    if (this.fd === null) throw new StorageError('misuse', 'snapshot receiver already closed');
-    fsyncSync(this.fd);
-    this.close();
+    const handle = await this.open();
+    this.handle = null;
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await this.files.acceptPartial(this.meta);
   }
 
-  abort(): void {
-    this.close();
+  /** Closes the file (once the write in progress, if any, is done) and removes it. */
+  async abort(): Promise<void> {
+    const handle = this.handle;
+    this.handle = null;
+    await handle?.then((h) => h.close(), () => undefined);
     removeIfPresent(this.files.partial(this.meta));
   }
 
-  private close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+  private open(): Promise<FileHandle> {
+    if (this.handle === null) throw new StorageError('misuse', 'snapshot receiver already closed');
+    return this.handle;
   }
 }
 

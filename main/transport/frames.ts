@@ -1,7 +1,8 @@
 // The Raft link's framing: after a fixed preface, each frame is a 4-byte big-endian length and
 // that many bytes of a protobuf `MessageBatch` (proto/raft.proto). A frame of length 0 is a
 // keepalive ping, answered by the same empty frame. One frame per batch, written to a socket
-// that Node coalesces with the other writes of the same turn.
+// that Node coalesces with the other writes of the same turn. A snapshot link (snapshot-link.ts)
+// opens with its own preface and uses the same frames for other contents.
 import protobuf from 'protobufjs';
 import { fileURLToPath } from 'node:url';
 import { WireError, type WireMessage } from './wire.js';
@@ -13,10 +14,13 @@ export const raftPrefaceFamily = Buffer.from('QCRAFT/');
  * versions must not replicate with each other: then a link of another version is refused
  * (listener.ts) and a group of mixed versions behaves as if partitioned, which Raft survives,
  * rather than applying one log two ways. 2: chat.db v6 (rules that expire client results);
- * 3: chat.db v7 (snapshots carry recent_results, which v6 code cannot open).
+ * 3: chat.db v7 (snapshots carry recent_results, which v6 code cannot open); 4: snapshots on
+ * their own link instead of a gRPC stream (a member of version 3 could not send us one).
  */
-export const raftPreface = Buffer.from('QCRAFT/3\n');
-/** A frame this long is refused as malformed: the largest App a leader sends is about 1 MiB. */
+export const raftPreface = Buffer.from('QCRAFT/4\n');
+/** The first bytes of a snapshot link of this version (one of another version is refused too). */
+export const snapshotPreface = Buffer.from('QCRAFT/4 snapshot\n');
+/** A frame this long is refused as malformed: the largest App a leader sends, or snapshot chunk, is about 1 MiB. */
 export const maxFrameBytes = 64 << 20;
 export const emptyFrame = Buffer.alloc(4);
 
@@ -31,7 +35,11 @@ const decodeOptions: protobuf.IConversionOptions = { longs: Number, enums: Numbe
 
 /** One batch as a frame: its length header and its bytes (two writes, one writev when corked). */
 export function encodeFrame(batch: MessageBatch): [Buffer, Uint8Array] {
-  const body = batchType.encode(batch).finish();
+  return frameOf(batchType.encode(batch).finish());
+}
+
+/** Any bytes as a frame: their length header and the bytes. */
+export function frameOf(body: Uint8Array): [Buffer, Uint8Array] {
   const header = Buffer.allocUnsafe(4);
   header.writeUInt32BE(body.length, 0);
   return [header, body];

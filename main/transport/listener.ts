@@ -1,10 +1,11 @@
-// The peer's one port. gRPC (the ChatService, snapshots, Join and Leave) and the Raft links
+// The peer's one port. gRPC (the ChatService, Join and Leave), the Raft links and snapshot links
 // share it: with TLS the handshake is ours, then a connection that opens with the Raft preface
-// is a Raft link and any other is handed to grpc-js (its connection injector), which sees an
-// already-decrypted HTTP/2 connection and still reads the client's certificate from it.
+// is a Raft link, one that opens with the snapshot preface a snapshot link, and any other is
+// handed to grpc-js (its connection injector), which sees an already-decrypted HTTP/2
+// connection and still reads the client's certificate from it.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { raftPreface, raftPrefaceFamily } from './frames.js';
+import { raftPreface, raftPrefaceFamily, snapshotPreface } from './frames.js';
 
 /** A client that has not shown what it speaks within this long is dropped. */
 const prefaceTimeoutMs = 10_000;
@@ -13,6 +14,7 @@ const maxPrefaceBytes = 32;
 
 export interface ListenerRoutes {
   raft(socket: net.Socket): void;
+  snapshot(socket: net.Socket): void;
   grpc(socket: net.Socket): void;
   /** A Raft link of another version (`preface` without its newline): refuse it. */
   otherRaftVersion(socket: net.Socket, preface: string): void;
@@ -63,19 +65,18 @@ export class PeerListener {
     socket.setTimeout(prefaceTimeoutMs, () => socket.destroy());
     sniffPreface(socket, (route, preface) => {
       socket.setTimeout(0);
-      if (route === 'raft') this.routes.raft(socket);
-      else if (route === 'grpc') this.routes.grpc(socket);
-      else this.routes.otherRaftVersion(socket, preface);
+      if (route === 'other-raft') this.routes.otherRaftVersion(socket, preface);
+      else this.routes[route](socket);
     });
   }
 }
 
-type Route = 'raft' | 'grpc' | 'other-raft';
+type Route = 'raft' | 'snapshot' | 'grpc' | 'other-raft';
 
 /**
- * Reads until the first bytes show the route: not a Raft preface (gRPC), this version's, or
- * another version's; then puts back what the route must see (all of it for gRPC, whatever
- * follows the preface for Raft).
+ * Reads until the first bytes show the route: not a Raft preface (gRPC), this version's Raft or
+ * snapshot preface, or another version's; then puts back what the route must see (all of it for
+ * gRPC, whatever follows the preface for the others).
  */
 function sniffPreface(socket: net.Socket, route: (route: Route, preface: string) => void): void {
   let head = Buffer.alloc(0);
@@ -87,11 +88,11 @@ function sniffPreface(socket: net.Socket, route: (route: Route, preface: string)
     if (raftFamily && end < 0 && head.length < maxPrefaceBytes) return; // more to come
     socket.off('readable', onReadable);
     const prefaceLength = raftFamily ? (end < 0 ? head.length : end + 1) : 0;
-    const ours = raftFamily && head.subarray(0, prefaceLength).equals(raftPreface);
+    const preface = head.subarray(0, prefaceLength);
     const rest = head.subarray(prefaceLength);
     if (rest.length > 0) socket.unshift(rest);
     const shown = head.subarray(0, Math.min(end < 0 ? prefaceLength : end, maxPrefaceBytes)).toString('latin1').replace(/[^\x20-\x7e]/g, '?');
-    route(!raftFamily ? 'grpc' : ours ? 'raft' : 'other-raft', shown);
+    route(!raftFamily ? 'grpc' : preface.equals(raftPreface) ? 'raft' : preface.equals(snapshotPreface) ? 'snapshot' : 'other-raft', shown);
   };
   socket.on('readable', onReadable);
 }

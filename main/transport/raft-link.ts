@@ -33,6 +33,14 @@ export interface RaftLinkOptions {
   onLost(): void;
 }
 
+/** A connection to `host:port` (TLS with `tlsOptions`, else plain TCP), Nagle off; throws on a malformed address. */
+export function dial(address: string, tlsOptions: tls.ConnectionOptions | undefined): net.Socket {
+  const { host, port } = splitHostPort(address);
+  const socket = tlsOptions === undefined ? net.connect({ host, port }) : tls.connect({ ...tlsOptions, host, port });
+  socket.setNoDelay(true);
+  return socket;
+}
+
 export class RaftLink {
   private socket: net.Socket | null = null;
   private up = false;
@@ -130,20 +138,17 @@ export class RaftLink {
   /** A new connection, unless closed or backing off. Writes before the handshake are buffered. */
   private open(): net.Socket | null {
     if (this.closed || Date.now() < this.retryAt) return null;
-    let target: { host: string; port: number };
+    let socket: net.Socket;
     try {
-      target = splitHostPort(this.opts.address);
+      socket = dial(this.opts.address, this.opts.tls);
     } catch {
       this.retryAt = Date.now() + this.backoff.most; // addresses are checked where they come from; never crash on one
       return null;
     }
-    const { host, port } = target;
-    const socket = this.opts.tls === undefined ? net.connect({ host, port }) : tls.connect({ ...this.opts.tls, host, port });
     this.socket = socket;
     this.up = false;
     this.blocked = false;
     this.awaitingPong = false;
-    socket.setNoDelay(true);
     socket.once(this.opts.tls === undefined ? 'connect' : 'secureConnect', () => {
       this.up = true;
       this.backoffMs = this.backoff.first;

@@ -1,40 +1,19 @@
 // Peer-to-peer transport: one long-lived outbound connection per peer (the Raft link: TLS and
-// length-prefixed frames, see frames.ts) carries batches of Raft messages; snapshots, Join and
-// Leave are gRPC calls on the same port. A slow or dead peer only fills (and then overflows) its
+// length-prefixed frames, see frames.ts) carries batches of Raft messages; a snapshot gets a
+// connection of its own (snapshot-link.ts); Join and Leave are gRPC calls on the same port. A slow or dead peer only fills (and then overflows) its
 // own queue: it never blocks traffic to the others.
 import * as grpc from '@grpc/grpc-js';
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
-import { MessageType, type Message, type NodeId, type SnapshotMeta } from '../raft/types.js';
+import { MessageType, type Message, type NodeId } from '../raft/types.js';
 import { decodeBatch, emptyFrame, FrameReader, raftPreface } from './frames.js';
 import { PeerListener } from './listener.js';
 import { loadRaftService } from './proto.js';
 import { defaultKeepaliveMs, RaftLink, type Backoff } from './raft-link.js';
-import { fromWire, toWire, UnknownMessageType, WireError, type WireMessage } from './wire.js';
+import { receiveSnapshot, sendSnapshot, type IncomingSnapshot, type SnapshotStore } from './snapshot-link.js';
+import { fromWire, UnknownMessageType, WireError } from './wire.js';
 
-/** Where snapshot bytes come from (sender) and go to (receiver). */
-export interface SnapshotStore {
-  /**
-   * The snapshot to send for the core's `meta`: at its index or a later one (the state as of a
-   * later applied index is as good, and the follower is told which it gets), with its bytes.
-   */
-  read(meta: SnapshotMeta): Promise<OutgoingSnapshot>;
-  /** Stages an incoming snapshot; `finish` makes it installable when the core asks for it. */
-  receive(meta: SnapshotMeta, from: NodeId): SnapshotWriter;
-}
-
-export interface OutgoingSnapshot {
-  readonly meta: SnapshotMeta;
-  readonly chunks: AsyncIterable<Uint8Array>;
-  /** Releases what the chunks hold (an open file), also when they were not read to the end. */
-  close(): Promise<void>;
-}
-
-export interface SnapshotWriter {
-  write(chunk: Uint8Array): void;
-  finish(): Promise<void>;
-  abort(): void;
-}
+export type { OutgoingSnapshot, SnapshotStore, SnapshotWriter } from './snapshot-link.js';
 
 export interface TransportHandlers {
   /** A validated message for this node. */
@@ -82,11 +61,8 @@ export interface ServiceRegistration {
 /** Mutual TLS between members: the listener's, and what dialling each member must check. */
 export interface TransportTls {
   readonly serverOptions: tls.TlsOptions;
-  /** The Raft link to `id`: its certificate must name it. */
+  /** The Raft and snapshot links to `id`: its certificate must name it. */
   connectOptions(id: NodeId): tls.ConnectionOptions;
-  /** gRPC calls to members (snapshots). */
-  readonly channel: grpc.ChannelCredentials;
-  channelOptions(id: NodeId): grpc.ChannelOptions;
 }
 
 export interface TransportOptions {
@@ -101,7 +77,7 @@ export interface TransportOptions {
   tls?: TransportTls;
   snapshots: SnapshotStore;
   /**
-   * Whether the client certificate behind an incoming Raft link or snapshot (undefined without
+   * Whether the client certificate behind an incoming Raft or snapshot link (undefined without
    * TLS) belongs to `claimed`; default: trust the claimed sender.
    */
   authenticate?: (certificate: tls.PeerCertificate | undefined, claimed: NodeId) => boolean;
@@ -113,7 +89,6 @@ export interface TransportOptions {
   backoffMs?: Backoff;
 }
 
-const snapshotChunkBytes = 1 << 20;
 const versionWarningMs = 60_000;
 /** An inbound Raft link silent this many keepalive periods belongs to a peer that is gone. */
 const inboundIdlePeriods = 4;
@@ -126,9 +101,6 @@ const channelOptions: grpc.ChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 2_000,
   'grpc.client_idle_timeout_ms': 24 * 3600 * 1000,
-  // Snapshot streams are never retried by gRPC (Raft sends the snapshot again); without this,
-  // grpc-js keeps every chunk of a stream in a retry buffer until the call commits.
-  'grpc.enable_retries': 0,
 };
 
 export class Transport {
@@ -153,11 +125,15 @@ export class Transport {
   constructor(private readonly opts: TransportOptions, private readonly handlers: TransportHandlers) {
     this.listener = new PeerListener(opts.tls?.serverOptions, {
       raft: (socket) => this.serveRaftLink(socket),
+      snapshot: (socket) => void receiveSnapshot(socket, {
+        open: (batch) => this.openSnapshot(socket, batch),
+        deliver: (m) => this.handlers.onMessage(m),
+        onError: (err) => this.handlers.onError?.(err, 'peer snapshot'),
+      }),
       grpc: (socket) => this.grpcConnections.injectConnection(socket),
       otherRaftVersion: (socket, preface) => this.refuseOtherVersion(socket, preface),
     });
     this.server.addService(this.service.service, {
-      InstallSnapshot: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => this.serveSnapshot(call, cb),
       Join: (call: grpc.ServerUnaryCall<JoinRequest, JoinReply>, cb: grpc.sendUnaryData<JoinReply>) => this.serveMembership((h) => h.join(call), cb),
       Leave: (call: grpc.ServerUnaryCall<LeaveRequest, LeaveReply>, cb: grpc.sendUnaryData<LeaveReply>) => this.serveMembership((h) => h.leave(call), cb),
     });
@@ -200,7 +176,7 @@ export class Transport {
     const link = this.links.get(id);
     if (link?.address === address) return;
     link?.close();
-    this.links.set(id, new PeerLink(id, address, this.opts, this.service.client, this.handlers));
+    this.links.set(id, new PeerLink(id, address, this.opts, this.handlers));
   }
 
   removePeer(id: NodeId): void {
@@ -294,7 +270,7 @@ export class Transport {
           }
           const batch = decodeBatch(body);
           if (peer === null) {
-            peer = this.admit(socket instanceof tls.TLSSocket ? socket.getPeerCertificate() : undefined, batch.from);
+            peer = this.admit(socket, batch.from);
             this.links.get(peer)?.reconnectNow();
           }
           for (const w of batch.messages ?? []) {
@@ -321,47 +297,20 @@ export class Transport {
     });
   }
 
-  private serveSnapshot(call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>): void {
-    let message: Message | null = null;
-    let writer: SnapshotWriter | null = null;
-    call.on('data', (chunk: { message?: WireMessage | null; data?: Uint8Array }) => {
-      try {
-        if (message === null) {
-          const peer = this.admit(call.getAuthContext()?.sslPeerCertificate as tls.PeerCertificate | undefined, chunk.message?.from);
-          message = this.validate(chunk.message, peer);
-          if (message.type !== MessageType.Snap || message.snapshot === null) throw new WireError('first chunk is not a snapshot');
-          writer = this.opts.snapshots.receive(message.snapshot.meta, peer);
-        }
-        if (chunk.data !== undefined && chunk.data.length > 0) writer?.write(chunk.data);
-      } catch (err) {
-        writer?.abort();
-        this.handlers.onError?.(err as Error, 'peer snapshot');
-        call.removeAllListeners('data');
-        cb({ code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
-      }
-    });
-    call.on('end', () => void this.finishSnapshot(message, writer, cb));
-    call.on('error', () => (writer as SnapshotWriter | null)?.abort());
-  }
-
-  private async finishSnapshot(message: Message | null, writer: SnapshotWriter | null, cb: grpc.sendUnaryData<unknown>): Promise<void> {
-    if (message === null || writer === null) {
-      cb({ code: grpc.status.INVALID_ARGUMENT, details: 'empty snapshot stream' });
-      return;
+  /** The first frame of a snapshot link: one Snap message, from the peer its certificate names. */
+  private openSnapshot(socket: net.Socket, batch: { from?: unknown; messages?: unknown[] }): IncomingSnapshot {
+    const peer = this.admit(socket, batch.from);
+    const message = this.validate(batch.messages?.[0], peer);
+    if (batch.messages?.length !== 1 || message.type !== MessageType.Snap || message.snapshot === null) {
+      throw new WireError('a snapshot link must open with one snapshot message');
     }
-    try {
-      await writer.finish();
-      this.handlers.onMessage(message);
-      cb(null, { accepted: true });
-    } catch (err) {
-      this.handlers.onError?.(err as Error, 'snapshot receive');
-      cb({ code: grpc.status.INTERNAL, details: (err as Error).message });
-    }
+    return { message, writer: this.opts.snapshots.receive(message.snapshot.meta, peer) };
   }
 
   /** The claimed sender, once the certificate it connected with (if any) is shown to be its. */
-  private admit(certificate: tls.PeerCertificate | undefined, claimed: unknown): NodeId {
+  private admit(socket: net.Socket, claimed: unknown): NodeId {
     if (typeof claimed !== 'string' || claimed === '') throw new WireError('stream without sender id');
+    const certificate = socket instanceof tls.TLSSocket ? socket.getPeerCertificate() : undefined;
     if (this.opts.authenticate !== undefined && !this.opts.authenticate(certificate, claimed)) {
       throw new WireError(`peer is not ${claimed}`);
     }
@@ -389,22 +338,17 @@ export class Transport {
 type MemberClient = grpc.Client & Record<keyof MembershipCalls,
   (request: unknown, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: unknown) => void) => void>;
 
-type SnapshotClient = grpc.Client & {
-  InstallSnapshot(cb: grpc.requestCallback<unknown>): grpc.ClientWritableStream<unknown>;
-};
-
-/** The outbound side towards one peer: its Raft link, and a gRPC client for snapshots. */
+/** The outbound side towards one peer: its Raft link, and a snapshot link while one is sent. */
 class PeerLink {
   private readonly raft: RaftLink;
-  private snapshotClient: SnapshotClient | null = null;
   private snapshotInFlight = false;
-  private closed = false;
+  /** Aborted at close: drops a snapshot link in flight. */
+  private readonly closing = new AbortController();
 
   constructor(
     readonly id: NodeId,
     readonly address: string,
     private readonly opts: TransportOptions,
-    private readonly clientCtor: grpc.ServiceClientConstructor,
     private readonly handlers: TransportHandlers,
   ) {
     this.raft = new RaftLink({
@@ -429,9 +373,10 @@ class PeerLink {
   }
 
   sendSnapshot(m: Message): void {
-    if (this.closed || this.snapshotInFlight || m.snapshot === null) return;
+    if (this.closing.signal.aborted || this.snapshotInFlight || m.snapshot === null) return;
     this.snapshotInFlight = true;
     void this.streamSnapshot(m).catch((err: Error) => {
+      if (this.closing.signal.aborted) return;
       this.handlers.onError?.(err, `snapshot to ${this.id}`);
       this.handlers.onUnreachable(this.id);
     }).finally(() => {
@@ -440,64 +385,20 @@ class PeerLink {
   }
 
   close(): void {
-    this.closed = true;
+    this.closing.abort();
     this.raft.close();
-    this.snapshotClient?.close();
-  }
-
-  /** Snapshots are rare: their gRPC channel is made on first use. */
-  private snapshots(): SnapshotClient {
-    const options = { ...channelOptions, ...this.opts.tls?.channelOptions(this.id) };
-    this.snapshotClient ??= new this.clientCtor(this.address, this.opts.tls?.channel ?? grpc.credentials.createInsecure(), options) as unknown as SnapshotClient;
-    return this.snapshotClient;
   }
 
   private async streamSnapshot(m: Message): Promise<void> {
     const snapshot = m.snapshot as NonNullable<Message['snapshot']>;
     const outgoing = await this.opts.snapshots.read(snapshot.meta);
     try {
-      if (this.closed) return; // closed while the copy was made
       // The follower is told the state it gets, which may be newer than the core's meta.
       const sent: Message = { ...m, snapshot: { ...snapshot, meta: outgoing.meta } };
-      await new Promise<void>((resolve, reject) => {
-        const call = this.snapshots().InstallSnapshot((err) => (err ? reject(err) : resolve()));
-        void this.pumpSnapshot(call, sent, outgoing.chunks).catch((err: Error) => {
-          call.cancel();
-          reject(err);
-        });
-      });
+      const link = { from: this.opts.id, address: this.address, tls: this.opts.tls?.connectOptions(this.id), signal: this.closing.signal };
+      await sendSnapshot(link, sent, outgoing.chunks);
     } finally {
       await outgoing.close();
     }
   }
-
-  private async pumpSnapshot(call: grpc.ClientWritableStream<unknown>, m: Message, chunks: AsyncIterable<Uint8Array>): Promise<void> {
-    await writeChunk(call, { message: toWire(m) });
-    for await (const data of chunks) {
-      for (let at = 0; at < data.length; at += snapshotChunkBytes) {
-        await writeChunk(call, { data: data.subarray(at, at + snapshotChunkBytes) });
-      }
-    }
-    call.end();
-  }
-}
-
-/** Writes one chunk; waits for 'drain' when the stream is full, and fails if it closes meanwhile. */
-function writeChunk(call: grpc.ClientWritableStream<unknown>, chunk: object): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (call.write(chunk)) {
-      resolve();
-      return;
-    }
-    const settle = (err?: Error): void => {
-      call.off('drain', onDrain);
-      call.off('close', onClose);
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    const onDrain = (): void => settle();
-    const onClose = (): void => settle(new Error('the snapshot stream closed before it was written'));
-    call.once('drain', onDrain);
-    call.once('close', onClose);
-  });
 }

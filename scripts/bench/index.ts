@@ -62,7 +62,7 @@ function wholeNumberFlag(text: string, flag: string): number {
   try {
     return wholeNumber(text);
   } catch (err) {
-    throw new Error(`${flag}: ${(err as Error).message}`);
+    throw new Error(`${flag}: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -191,7 +191,7 @@ describe('sending and installing a snapshot', () => {
     const chunks = await collect(outgoing.chunks);
     assert.ok(chunks.length > 5, `${chunks.length} chunks`);
     const receiver = stores[1]?.receive(leader.meta, 'n1') as SnapshotWriter;
-    for (const chunk of chunks) receiver.write(chunk);
+    for (const chunk of chunks) await receiver.write(chunk);
     await receiver.finish();
     follower.installSnapshot({ meta: leader.meta, data: new Uint8Array(0) });
 
@@ -225,7 +225,7 @@ describe('sending and installing a snapshot', () => {
     ];
     for (const [name, meta, bytes] of cases) {
       const receiver = follower.receiveSnapshot(meta);
-      receiver.write(bytes);
+      await receiver.write(bytes);
       await assert.rejects(receiver.finish(), { code: 'bad-snapshot' }, name);
       assert.throws(() => follower.installSnapshot({ meta, data: bytes }), { code: 'bad-snapshot' }, name);
     }
@@ -242,7 +242,7 @@ describe('sending and installing a snapshot', () => {
     const { dir, storage: follower } = freshStorage(t);
     for (const copy of [older, newer]) {
       const receiver = follower.receiveSnapshot(copy.meta);
-      receiver.write(copy.data);
+      await receiver.write(copy.data);
       await receiver.finish();
     }
     assert.equal(readdirSync(join(dir, 'snapshots')).length, 2);
@@ -254,8 +254,8 @@ describe('sending and installing a snapshot', () => {
     const leader = await snapshotted(t);
     const { dir, storage: follower } = freshStorage(t);
     const receiver = follower.receiveSnapshot(leader.meta);
-    receiver.write(Buffer.from('half a file'));
-    receiver.abort();
+    await receiver.write(Buffer.from('half a file'));
+    await receiver.abort();
     assert.deepEqual(readdirSync(join(dir, 'snapshots')), []);
   });
 

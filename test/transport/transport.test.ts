@@ -5,7 +5,8 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Transport, type OutgoingSnapshot, type SnapshotStore, type SnapshotWriter, type TransportOptions } from '../../main/transport/transport.js';
 import { loadRaftService } from '../../main/transport/proto.js';
-import { emptyFrame, encodeFrame, raftPreface, raftPrefaceFamily, type MessageBatch } from '../../main/transport/frames.js';
+import { toWire } from '../../main/transport/wire.js';
+import { emptyFrame, encodeFrame, frameOf, raftPreface, raftPrefaceFamily, snapshotPreface, type MessageBatch } from '../../main/transport/frames.js';
 import { groupAuthority, issueNodeCertificate } from '../../main/security/certificates.js';
 import { createGroupSecret } from '../../main/security/group-secret.js';
 import { certificateIdentity, peerTls } from '../../main/security/tls.js';
@@ -26,10 +27,16 @@ class Inbox {
   readonly errors: string[] = [];
 }
 
-/** Snapshots in memory; `ahead`: the copy read holds that many entries more than the core asked for. */
+/**
+ * Snapshots in memory; `ahead`: the copy read holds that many entries more than the core asked
+ * for. A reception at an index in `refuse` fails its check.
+ */
 class MemorySnapshots implements SnapshotStore {
   received = new Map<number, Uint8Array>();
+  begun: number[] = [];
+  aborted: number[] = [];
   closed = 0;
+  readonly refuse = new Set<number>();
   constructor(private readonly data: Uint8Array, private readonly ahead = 0) {}
   async read(meta: SnapshotMeta): Promise<OutgoingSnapshot> {
     const data = this.data;
@@ -37,10 +44,14 @@ class MemorySnapshots implements SnapshotStore {
   }
   receive(meta: SnapshotMeta): SnapshotWriter {
     const parts: Uint8Array[] = [];
+    this.begun.push(meta.index);
     return {
-      write: (c) => void parts.push(Buffer.from(c)),
-      finish: async () => void this.received.set(meta.index, Buffer.concat(parts)),
-      abort: () => undefined,
+      write: async (c) => void parts.push(Buffer.from(c)),
+      finish: async () => {
+        if (this.refuse.has(meta.index)) throw new Error(`snapshot ${meta.index} failed its check`);
+        this.received.set(meta.index, Buffer.concat(parts));
+      },
+      abort: async () => void this.aborted.push(meta.index),
     };
   }
 }
@@ -112,6 +123,54 @@ describe('peer transport (plaintext: static groups)', () => {
     await waitFor(() => aSnapshots.closed === 1, 'the sender releasing what it read');
   });
 
+  it('refuses a snapshot link that does not open with one snapshot message, answering why, and keeps nothing', async () => {
+    const before = inboxB.messages.length;
+    const meta = { index: 600, term: 4, conf: { voters: ['a', 'b'], learners: [] } };
+    const openings = [
+      { from: 'a', messages: [message('a', 'b', { context: 'not a snapshot' })] },
+      { from: 'a', messages: [toWire(message('mallory', 'b', { type: MessageType.Snap, snapshot: { meta, data: new Uint8Array(0) } }))] },
+    ];
+    for (const opening of openings) {
+      const raw = new RawLink(b.boundPort, snapshotPreface);
+      try {
+        raw.send(opening);
+        raw.socket.write(Buffer.concat(frameOf(Buffer.from('some bytes'))));
+        await waitFor(() => raw.closed, 'b to end the snapshot link');
+        assert.equal(raw.received[4], 0, 'a refusal');
+        assert.match(raw.received.subarray(5).toString(), /one snapshot message|message from mallory/);
+      } finally {
+        raw.socket.destroy();
+      }
+    }
+    assert.equal(inboxB.messages.length, before);
+    assert.ok(!bSnapshots.begun.includes(600), 'nothing was staged');
+  });
+
+  it('discards a snapshot whose link is cut before its end, and delivers nothing of it', async () => {
+    const meta = { index: 700, term: 4, conf: { voters: ['a', 'b'], learners: [] } };
+    const raw = new RawLink(b.boundPort, snapshotPreface);
+    try {
+      raw.send({ from: 'a', messages: [toWire(message('a', 'b', { type: MessageType.Snap, snapshot: { meta, data: new Uint8Array(0) } }))] });
+      raw.socket.write(Buffer.concat(frameOf(Buffer.from('the first half'))));
+      await waitFor(() => bSnapshots.begun.includes(700), 'b to start receiving');
+    } finally {
+      raw.socket.destroy();
+    }
+    await waitFor(() => bSnapshots.aborted.includes(700), 'b to discard it');
+    assert.ok(!bSnapshots.received.has(700));
+    assert.ok(!inboxB.messages.some((m) => m.snapshot?.meta.index === 700));
+  });
+
+  it('reports a snapshot the follower refuses, with its reason, and the follower as unreachable', async () => {
+    bSnapshots.refuse.add(800);
+    const meta = { index: 780, term: 4, conf: { voters: ['a', 'b'], learners: [] } };
+    a.send([message('a', 'b', { type: MessageType.Snap, snapshot: { meta, data: new Uint8Array(0) } })]);
+    await waitFor(() => inboxA.errors.some((e) => /refused the snapshot: snapshot 800 failed its check/.test(e)), 'a to hear the refusal');
+    assert.ok(inboxA.unreachable.includes('b'));
+    assert.ok(bSnapshots.aborted.includes(800), 'b discarded it');
+    assert.ok(!inboxB.messages.some((m) => m.snapshot?.meta.index === 800));
+  });
+
   it('refuses a message whose sender differs from the link owner, ends the link, and delivers nothing of it', async () => {
     const before = inboxB.messages.length;
     const raw = new RawLink(b.boundPort);
@@ -128,11 +187,12 @@ describe('peer transport (plaintext: static groups)', () => {
   it('refuses a Raft link of another version, says so once, and delivers nothing of it', async () => {
     const before = inboxB.messages.length;
     const current = Number(raftPreface.subarray(raftPrefaceFamily.length).toString('latin1'));
-    const links = [current - 1, current + 1].map((version) => new RawLink(b.boundPort, Buffer.from(`QCRAFT/${version}\n`)));
+    const prefaces = [`QCRAFT/${current - 1}\n`, `QCRAFT/${current + 1}\n`, `QCRAFT/${current - 1} snapshot\n`];
+    const links = prefaces.map((preface) => new RawLink(b.boundPort, Buffer.from(preface)));
     try {
       for (const raw of links) raw.send({ from: 'a', messages: [message('a', 'b', { context: 'old' })] });
-      await waitFor(() => links.every((raw) => raw.closed), 'b to end both links');
-      const said = inboxB.errors.filter((e) => new RegExp(`speaks QCRAFT/\\d, this peer QCRAFT/${current}: it runs another version`).test(e));
+      await waitFor(() => links.every((raw) => raw.closed), 'b to end every link');
+      const said = inboxB.errors.filter((e) => new RegExp(`speaks QCRAFT/\\d( snapshot)?, this peer QCRAFT/${current}: it runs another version`).test(e));
       assert.equal(said.length, 1, `one report per address a minute: ${inboxB.errors.join('; ')}`);
       assert.equal(inboxB.messages.length, before);
     } finally {
