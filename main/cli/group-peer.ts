@@ -24,6 +24,7 @@ export interface GroupFlags {
   readonly mdnsRequeryMs?: number;
   readonly snapshotEvery?: number;
   readonly retainLog?: number;
+  readonly replayEntryBytes?: number;
 }
 
 export { defaultGroupListen } from '../host/peer-setup.js';
@@ -71,7 +72,7 @@ export async function runGroupPeer(flags: GroupFlags, config: PeerConfig, group:
   const server = await startGroupServer({
     dataDir: flags.data, id: config.id, listen: config.listen, clientListen: config.clientListen,
     group, founder: flags.createGroup !== undefined, joinAddress: flags.join ?? null,
-    snapshotEvery: flags.snapshotEvery, retainedEntries: flags.retainLog, logger: log,
+    snapshotEvery: flags.snapshotEvery, retainedEntries: flags.retainLog, replayEntryBytes: flags.replayEntryBytes, logger: log,
     autopilot: { stabilizationMs: flags.autopilotStabilizationMs, deadAfterMs: flags.autopilotDeadMs },
     discovery: flags.mdnsRequeryMs === undefined ? undefined : { requeryMs: flags.mdnsRequeryMs },
   });

@@ -21,6 +21,8 @@ export interface LocalGroupOptions {
   readonly snapshotEvery?: number;
   /** Passed to every peer as --retain-log. */
   readonly retainLog?: number;
+  /** Passed to every peer as --replay-entry-bytes. */
+  readonly replayEntryBytes?: number;
   /** Each peer's standard error goes to `<logDir>/<id>.log` (appended) instead of ours. */
   readonly logDir?: string;
   /** Every line a peer prints on standard output. */
@@ -122,6 +124,7 @@ export class LocalGroup {
     if (!existsSync(join(m.dataDir, 'peer.json'))) args.push(...(this.options.firstStartArgs?.(m) ?? this.staticArgs(m)));
     if (this.options.snapshotEvery !== undefined) args.push('--snapshot-every', String(this.options.snapshotEvery));
     if (this.options.retainLog !== undefined) args.push('--retain-log', String(this.options.retainLog));
+    if (this.options.replayEntryBytes !== undefined) args.push('--replay-entry-bytes', String(this.options.replayEntryBytes));
     if (this.options.uiBasePort !== undefined) args.push('--ui-port', String(this.uiPort(m)));
     return args;
   }

@@ -46,6 +46,8 @@ export function peerCommand(): Command {
       .argParser(positiveInt).hideHelp())
     .addOption(new Option('--retain-log <entries>', 'log entries kept below the snapshot for followers that far behind (default 200000)')
       .argParser(wholeNumber).hideHelp())
+    .addOption(new Option('--replay-entry-bytes <bytes>', 'a follower lacking more kept entries than chat.db\'s size / BYTES gets a copy of chat.db instead (default 1024; 0: never)')
+      .argParser(wholeNumber).hideHelp())
     .addOption(new Option('--ui-port <port>', 'serve the UI for a browser on 127.0.0.1:PORT (0: any free port); prints its URL. '
       + 'A fresh --data without --create-group/--join-code/--peers then starts in setup mode').argParser(portNumber))
     .addOption(new Option('--ui-dir <dir>', 'the built UI to serve (default: renderer/dist of this installation)').hideHelp())
@@ -100,7 +102,7 @@ async function runPeer(flags: PeerFlags): Promise<void> {
   }
   const server = await startPeerServer({
     dataDir: flags.data, id: config.id, listen: config.listen,
-    peers: new Map(Object.entries(config.peers)), snapshotEvery: flags.snapshotEvery, retainedEntries: flags.retainLog, logger: log,
+    peers: new Map(Object.entries(config.peers)), snapshotEvery: flags.snapshotEvery, retainedEntries: flags.retainLog, replayEntryBytes: flags.replayEntryBytes, logger: log,
   });
   const listening = boundAddress(config.listen, server.port);
   process.stdout.write(`listening on ${listening}\n`);

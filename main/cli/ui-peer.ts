@@ -26,7 +26,7 @@ export async function runUiPeer(flags: PeerFlags & UiFlags): Promise<void> {
   const log = createLogger(config === null ? 'peer (setup)' : `peer ${config.id}`);
   const host = await AppHost.start({
     dataDir: flags.data, logger: log, id: flags.id, listen: flags.listen, clientListen: flags.clientListen, joinAddress: flags.join,
-    snapshotEvery: flags.snapshotEvery, retainedEntries: flags.retainLog,
+    snapshotEvery: flags.snapshotEvery, retainedEntries: flags.retainLog, replayEntryBytes: flags.replayEntryBytes,
     autopilot: { stabilizationMs: flags.autopilotStabilizationMs, deadAfterMs: flags.autopilotDeadMs },
     discovery: flags.mdnsRequeryMs === undefined ? undefined : { requeryMs: flags.mdnsRequeryMs },
   });

@@ -75,6 +75,7 @@ export interface StartOptions {
   readonly logger?: Logger;
   readonly snapshotEvery?: number;
   readonly retainedEntries?: number;
+  readonly replayEntryBytes?: number;
   readonly autopilot?: Partial<AutopilotConfig>;
   readonly discovery?: GroupServerOptions['discovery'];
   /** Tests: cheap password hashing and fast elections. */
@@ -94,7 +95,7 @@ export interface StartedPeer {
 export async function startConfiguredPeer(o: StartOptions): Promise<StartedPeer> {
   const common = {
     dataDir: o.dataDir, id: o.config.id, listen: o.config.listen, snapshotEvery: o.snapshotEvery, retainedEntries: o.retainedEntries,
-    logger: o.logger, scrypt: o.scrypt, timing: o.timing,
+    replayEntryBytes: o.replayEntryBytes, logger: o.logger, scrypt: o.scrypt, timing: o.timing,
   };
   if (o.group === null) {
     const server = await startPeerServer({ ...common, peers: new Map(Object.entries(o.config.peers)) });

@@ -53,6 +53,8 @@ export interface PeerOptions {
   readonly snapshotEvery?: number;
   /** Log entries kept below the snapshot, sent to followers that far behind instead of a snapshot (defaultRetainedEntries). */
   readonly retainedEntries?: number;
+  /** What replaying one kept entry is worth in bytes of a copy of chat.db (defaultReplayEntryBytes; 0: replay whatever is kept). */
+  readonly replayEntryBytes?: number;
   /** A write that cannot commit in this time fails with NoQuorumError. */
   readonly writeTimeoutMs?: number;
   readonly logger?: Logger;
@@ -229,7 +231,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     // the peers, which apply the same entries at the same moment, do not all sync at once. The
     // log the core holds in memory stays under 15,000 entries.
     const storage = Storage.open(opts.dataDir, {
-      stateSchema: chatSchema, snapshotEvery: opts.snapshotEvery, retainedEntries: opts.retainedEntries, stateCheck: 'deferred',
+      stateSchema: chatSchema, snapshotEvery: opts.snapshotEvery, retainedEntries: opts.retainedEntries,
+      replayEntryBytes: opts.replayEntryBytes, stateCheck: 'deferred',
       snapshotSpread: opts.snapshotEvery === undefined ? 0.5 : 0,
     });
     try {

@@ -25,15 +25,15 @@ for (const flag of ['--listen', '--client-listen']) {
   });
 }
 
-for (const value of ['-1', '1.5', 'many']) {
-  test(`--retain-log ${value} is refused with a clear error, and nothing is written`, async (t) => {
+for (const [flag, value] of [['--retain-log', '-1'], ['--retain-log', '1.5'], ['--retain-log', 'many'], ['--replay-entry-bytes', '-1'], ['--replay-entry-bytes', '1k']]) {
+  test(`${flag} ${value} is refused with a clear error, and nothing is written`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'qc-flags-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const data = join(dir, 'data');
-    const args = [bin, 'peer', '--id', 'a', '--create-group', 'x', '--data', data, '--listen', '127.0.0.1:0', `--retain-log=${value}`];
+    const args = [bin, 'peer', '--id', 'a', '--create-group', 'x', '--data', data, '--listen', '127.0.0.1:0', `${flag}=${value}`];
     const refusal = await run(process.execPath, args, { timeout: 30_000 }).then(() => null, (err: { code: number; stderr: string }) => err);
     assert.ok(refusal !== null && refusal.code !== 0, 'the command fails');
-    assert.match(refusal.stderr.split('\n')[0] ?? '', /--retain-log.*is invalid\. expected a whole number/);
+    assert.match(refusal.stderr.split('\n')[0] ?? '', new RegExp(`${flag}.*is invalid\\. expected a whole number`));
     assert.equal(existsSync(data), false, 'the data directory was not created');
   });
 }

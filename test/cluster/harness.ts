@@ -18,8 +18,8 @@ import { waitFor } from '../helpers/wait.js';
 export interface TestClusterOptions {
   readonly size?: number;
   readonly snapshotEvery?: number;
-  /** Log entries each peer keeps below its snapshot (--retain-log). */
-  readonly retainLog?: number;
+  /** --replay-entry-bytes of each peer (0: a follower inside the kept entries is always sent them). */
+  readonly replayEntryBytes?: number;
 }
 
 /** What a stopped replica holds: its canonical hash and how often each message text occurs. */
@@ -42,7 +42,7 @@ export class TestCluster {
     const members: GroupMember[] = ports.map((port, i) => ({
       id: `peer${i + 1}`, address: `127.0.0.1:${port}`, dataDir: join(dir, `peer${i + 1}`),
     }));
-    const group = new LocalGroup(members, { snapshotEvery: options.snapshotEvery, retainLog: options.retainLog, logDir: dir });
+    const group = new LocalGroup(members, { snapshotEvery: options.snapshotEvery, replayEntryBytes: options.replayEntryBytes, logDir: dir });
     const cluster = new TestCluster(dir, group);
     try {
       await group.startAll();

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSy
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { encodeCommand } from '../../main/chat/commands.js';
-import type { SnapshotMeta } from '../../main/raft/types.js';
+import type { CompactedLog, SnapshotMeta } from '../../main/raft/types.js';
 import { canonicalHash } from '../../main/storage/hash.js';
 import type { Storage } from '../../main/storage/storage.js';
 import type { SnapshotStore, SnapshotWriter } from '../../main/transport/transport.js';
@@ -61,6 +61,33 @@ describe('compacting the log', () => {
     const loaded = storage.load();
     assert.deepEqual([loaded.entries[0]?.index, loaded.entries.length], [meta.index + 1, logged]);
     assert.equal(storage.compactLog()?.index, meta.index + logged);
+  });
+
+  test('offers a follower the entries kept below it only while replaying them costs less than a copy of the state', async (t) => {
+    const { dir, storage, meta } = await snapshotted(t);
+    const state = storage.stateDb;
+    const stateBytes = (state.pragma('page_count', { simple: true }) as number) * (state.pragma('page_size', { simple: true }) as number);
+    storage.close();
+    const offered = (replayEntryBytes: number, check: (kept: CompactedLog) => void): void => {
+      const reopened = openStorage(dir, { replayEntryBytes });
+      try {
+        check(reopened.compactedLog());
+      } finally {
+        reopened.close();
+      }
+    };
+    // A twentieth of the state per entry: a follower lacking up to 20 entries is sent them.
+    offered(Math.floor(stateBytes / 20), (kept) => {
+      const first = meta.index - 20;
+      assert.equal(kept.term(first), 1, `a follower whose log ends at ${first} is sent the entries after it`);
+      assert.equal(kept.entries(first + 1, meta.index, Infinity)[0]?.index, first + 1);
+      assert.equal(kept.term(first - 1), undefined, 'one entry further behind gets a copy');
+      assert.deepEqual(kept.entries(first, meta.index, Infinity), []);
+    });
+    offered(0, (kept) => {
+      assert.equal(kept.term(1), 1, 'with 0, every kept entry is offered');
+      assert.equal(kept.entries(1, meta.index, Infinity).length, meta.index);
+    });
   });
 
   test('a state database older than the compaction point is refused, and nothing is changed', async (t) => {
