@@ -1,7 +1,8 @@
 // Peer-to-peer transport: one long-lived outbound connection per peer (the Raft link: TLS and
 // length-prefixed frames, see frames.ts) carries batches of Raft messages; a snapshot gets a
-// connection of its own (snapshot-link.ts); Join and Leave are gRPC calls on the same port. A slow or dead peer only fills (and then overflows) its
-// own queue: it never blocks traffic to the others.
+// connection of its own (snapshot-link.ts); Join and Leave are gRPC calls on the same port. A
+// slow or dead peer only fills (and then overflows) its own queue: it never blocks traffic to
+// the others.
 import * as grpc from '@grpc/grpc-js';
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -235,11 +236,6 @@ export class Transport {
   }
 
   /**
-   * Another peer's Raft link: frames of message batches, each checked before the core sees it.
-   * The first batch names the sender, which must be who the TLS certificate says; a malformed
-   * frame ends the link (the sender reconnects).
-   */
-  /**
    * A member of another version dials in (frames.ts): it stays apart until both run the same
    * version. Said once a minute per address: the member keeps redialling.
    */
@@ -254,6 +250,11 @@ export class Transport {
     socket.destroy();
   }
 
+  /**
+   * Another peer's Raft link: frames of message batches, each checked before the core sees it.
+   * The first batch names the sender, which must be who the TLS certificate says; a malformed
+   * frame ends the link (the sender reconnects).
+   */
   private serveRaftLink(socket: net.Socket): void {
     this.inbound.add(socket);
     socket.on('close', () => this.inbound.delete(socket));

@@ -119,7 +119,8 @@ async function benchQuorum(): Promise<Results['quorumChat']> {
     failover: trials === 0 ? { samplesMs: [], p50Ms: Number.NaN, maxMs: Number.NaN } : await failover(quorum, trials, log),
     catchup: catchupMessages === null ? notMeasured : await catchup(quorum, catchupMessages),
     startup: startupMessages === null ? notMeasured : await startup(quorum, startupMessages),
-    // The leader sends a copy of its whole chat.db, so a catch-up's time grows with the store.
+    // A small store is caught up by a copy of chat.db, a large one by the entries raft.db keeps
+    // (Storage.compactedLog): measured on both.
     catchupOnStartupStore: catchupMessages === null || startupMessages === null ? notMeasured : await catchup(quorum, catchupMessages, 'on the start-up store'),
   }));
 }
