@@ -41,10 +41,10 @@ export interface SnapshotWriter {
   abort(): Promise<void>;
 }
 
-/** A stream silent this long (either way) is dropped; Raft sends the snapshot again. */
-const idleMs = 30_000;
-/** While the follower verifies what it received, it says so this often (the sender's idle timer). */
-const checkingBeatMs = 5_000;
+/** A stream silent this long (either way) is dropped by default; Raft sends the snapshot again. */
+export const defaultSnapshotIdleMs = 30_000;
+/** While the follower verifies what it received, it says so this many times per idle period. */
+const checkingBeatsPerIdle = 6;
 const chunkBytes = 1 << 20;
 
 /** The follower's answer, one frame: `accepted`, or `refused` followed by the reason in UTF-8. */
@@ -60,6 +60,8 @@ export interface SnapshotLinkOptions {
   tls?: tls.ConnectionOptions;
   /** Aborting drops the connection (the transport closes). */
   signal: AbortSignal;
+  /** A stream silent this long is dropped (defaultSnapshotIdleMs). */
+  idleMs: number;
 }
 
 /** Streams `m` (a Snap) and its bytes; resolves once the follower has them verified and staged. */
@@ -68,7 +70,7 @@ export async function sendSnapshot(opts: SnapshotLinkOptions, m: Message, chunks
   const socket = dial(opts.address, opts.tls);
   const drop = (): void => void socket.destroy();
   opts.signal.addEventListener('abort', drop);
-  socket.setTimeout(idleMs, drop);
+  socket.setTimeout(opts.idleMs, drop);
   let sent = false;
   try {
     // A refusal may come before the end (a bad first frame): it ends the sending too.
@@ -144,6 +146,8 @@ export interface SnapshotLinkHandlers {
   /** The snapshot is verified and staged: the Snap message goes to the core. */
   deliver(m: Message): void;
   onError(err: Error): void;
+  /** A stream silent this long is dropped (defaultSnapshotIdleMs). */
+  idleMs: number;
 }
 
 /**
@@ -151,7 +155,7 @@ export interface SnapshotLinkHandlers {
  * a follower slower than the network holds the sender back through TCP, not through memory.
  */
 export async function receiveSnapshot(socket: net.Socket, handlers: SnapshotLinkHandlers): Promise<void> {
-  socket.setTimeout(idleMs, () => socket.destroy());
+  socket.setTimeout(handlers.idleMs, () => socket.destroy());
   socket.on('error', () => undefined); // the loop below ends with the close
   let incoming: IncomingSnapshot | null = null;
   try {
@@ -173,7 +177,7 @@ export async function receiveSnapshot(socket: net.Socket, handlers: SnapshotLink
 }
 
 async function finish(socket: net.Socket, incoming: IncomingSnapshot, handlers: SnapshotLinkHandlers): Promise<void> {
-  const beat = setInterval(() => socket.write(emptyFrame), checkingBeatMs);
+  const beat = setInterval(() => socket.write(emptyFrame), handlers.idleMs / checkingBeatsPerIdle);
   try {
     await incoming.writer.finish();
   } finally {

@@ -11,7 +11,7 @@ import { decodeBatch, emptyFrame, FrameReader, raftPreface } from './frames.js';
 import { PeerListener } from './listener.js';
 import { loadRaftService } from './proto.js';
 import { defaultKeepaliveMs, RaftLink, type Backoff } from './raft-link.js';
-import { receiveSnapshot, sendSnapshot, type IncomingSnapshot, type SnapshotStore } from './snapshot-link.js';
+import { defaultSnapshotIdleMs, receiveSnapshot, sendSnapshot, type IncomingSnapshot, type SnapshotStore } from './snapshot-link.js';
 import { fromWire, UnknownMessageType, WireError } from './wire.js';
 
 export type { OutgoingSnapshot, SnapshotStore, SnapshotWriter } from './snapshot-link.js';
@@ -88,6 +88,8 @@ export interface TransportOptions {
   keepaliveMs?: number;
   /** The Raft links' reconnect backoff (defaultBackoffMs; tests lengthen it). */
   backoffMs?: Backoff;
+  /** A snapshot link silent this long is dropped (defaultSnapshotIdleMs; tests shorten it). */
+  snapshotIdleMs?: number;
 }
 
 const versionWarningMs = 60_000;
@@ -130,6 +132,7 @@ export class Transport {
         open: (batch) => this.openSnapshot(socket, batch),
         deliver: (m) => this.handlers.onMessage(m),
         onError: (err) => this.handlers.onError?.(err, 'peer snapshot'),
+        idleMs: opts.snapshotIdleMs ?? defaultSnapshotIdleMs,
       }),
       grpc: (socket) => this.grpcConnections.injectConnection(socket),
       otherRaftVersion: (socket, preface) => this.refuseOtherVersion(socket, preface),
@@ -396,7 +399,10 @@ class PeerLink {
     try {
       // The follower is told the state it gets, which may be newer than the core's meta.
       const sent: Message = { ...m, snapshot: { ...snapshot, meta: outgoing.meta } };
-      const link = { from: this.opts.id, address: this.address, tls: this.opts.tls?.connectOptions(this.id), signal: this.closing.signal };
+      const link = {
+        from: this.opts.id, address: this.address, tls: this.opts.tls?.connectOptions(this.id),
+        signal: this.closing.signal, idleMs: this.opts.snapshotIdleMs ?? defaultSnapshotIdleMs,
+      };
       await sendSnapshot(link, sent, outgoing.chunks);
     } finally {
       await outgoing.close();

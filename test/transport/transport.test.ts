@@ -37,6 +37,8 @@ class MemorySnapshots implements SnapshotStore {
   aborted: number[] = [];
   closed = 0;
   readonly refuse = new Set<number>();
+  /** A check that takes this long (then finish() goes on). */
+  slowCheck: Promise<void> | null = null;
   constructor(private readonly data: Uint8Array, private readonly ahead = 0) {}
   async read(meta: SnapshotMeta): Promise<OutgoingSnapshot> {
     const data = this.data;
@@ -48,6 +50,7 @@ class MemorySnapshots implements SnapshotStore {
     return {
       write: async (c) => void parts.push(Buffer.from(c)),
       finish: async () => {
+        await this.slowCheck;
         if (this.refuse.has(meta.index)) throw new Error(`snapshot ${meta.index} failed its check`);
         this.received.set(meta.index, Buffer.concat(parts));
       },
@@ -169,6 +172,58 @@ describe('peer transport (plaintext: static groups)', () => {
     assert.ok(inboxA.unreachable.includes('b'));
     assert.ok(bSnapshots.aborted.includes(800), 'b discarded it');
     assert.ok(!inboxB.messages.some((m) => m.snapshot?.meta.index === 800));
+  });
+
+  it('drops a snapshot link whose other end falls silent: the leader reports it, the follower discards what it got', async () => {
+    const quick = { snapshotIdleMs: 300 };
+    const mute = net.createServer((socket) => socket.on('error', () => undefined)); // accepts, never answers
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const inboxC = new Inbox();
+    const c = transport('c', inboxC, new MemorySnapshots(new Uint8Array([1, 2, 3])), quick);
+    const inboxD = new Inbox();
+    const snapshotsD = new MemorySnapshots(new Uint8Array(0));
+    const d = transport('d', inboxD, snapshotsD, quick);
+    let raw: RawLink | null = null;
+    try {
+      await Promise.all([c.start(), d.start()]);
+      c.setPeer('mute', `127.0.0.1:${(mute.address() as net.AddressInfo).port}`);
+      const meta = { index: 40, term: 2, conf: { voters: ['c', 'mute'], learners: [] } };
+      c.send([message('c', 'mute', { type: MessageType.Snap, snapshot: { meta, data: new Uint8Array(0) } })]);
+      await waitFor(() => inboxC.errors.some((e) => /closed before the follower answered/.test(e)), 'c to give up on the silent follower');
+      assert.ok(inboxC.unreachable.includes('mute'));
+
+      raw = new RawLink(d.boundPort, snapshotPreface);
+      raw.send({ from: 'c', messages: [toWire(message('c', 'd', { type: MessageType.Snap, snapshot: { meta: { ...meta, index: 41 }, data: new Uint8Array(0) } }))] });
+      raw.socket.write(Buffer.concat(frameOf(Buffer.from('and then nothing'))));
+      await waitFor(() => raw?.closed === true, 'd to drop the silent sender');
+      await waitFor(() => snapshotsD.aborted.includes(41), 'd to discard what it got');
+      assert.ok(!inboxD.messages.some((m) => m.type === MessageType.Snap));
+    } finally {
+      raw?.socket.destroy();
+      await Promise.all([c.close(100), d.close(100)]);
+      mute.close();
+    }
+  });
+
+  it('keeps a snapshot link open while the follower checks the copy for longer than the idle time', async () => {
+    const idleMs = 200;
+    const inboxE = new Inbox();
+    const e = transport('e', inboxE, new MemorySnapshots(new Uint8Array([4, 5, 6])), { snapshotIdleMs: idleMs });
+    const snapshotsF = new MemorySnapshots(new Uint8Array(0));
+    const f = transport('f', new Inbox(), snapshotsF, { snapshotIdleMs: idleMs });
+    // The check outlasts three idle periods: only the follower's "still checking" frames keep the link.
+    snapshotsF.slowCheck = new Promise((resolve) => setTimeout(resolve, 3 * idleMs));
+    try {
+      await Promise.all([e.start(), f.start()]);
+      e.setPeer('f', `127.0.0.1:${f.boundPort}`);
+      const meta = { index: 50, term: 2, conf: { voters: ['e', 'f'], learners: [] } };
+      e.send([message('e', 'f', { type: MessageType.Snap, snapshot: { meta, data: new Uint8Array(0) } })]);
+      await waitFor(() => snapshotsF.received.has(50), 'the snapshot at f');
+      assert.deepEqual(snapshotsF.received.get(50), Buffer.from([4, 5, 6]));
+      assert.deepEqual([inboxE.errors, inboxE.unreachable], [[], []], 'e saw the snapshot through');
+    } finally {
+      await Promise.all([e.close(100), f.close(100)]);
+    }
   });
 
   it('refuses a message whose sender differs from the link owner, ends the link, and delivers nothing of it', async () => {
