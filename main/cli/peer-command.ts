@@ -17,8 +17,6 @@ export interface PeerFlags extends GroupFlags {
   readonly id?: string;
   readonly listen?: string;
   readonly peers?: string;
-  readonly snapshotEvery?: number;
-  readonly retainLog?: number;
   /** Serve the UI and its bridge on 127.0.0.1 at this port (0: any free port). */
   readonly uiPort?: number;
   readonly uiDir?: string;

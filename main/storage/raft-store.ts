@@ -142,18 +142,17 @@ export class RaftStore {
   }
 
   /**
-   * The rows kept below the snapshot index, for the core (CompactedLog). Rows at or below the
-   * snapshot never change: they are committed, and only an installed snapshot removes them.
+   * The rows kept below the snapshot index, for the core (CompactedLog), as far as `offered`
+   * allows (a follower whose log ends at that index may be sent the entries after it). Rows at
+   * or below the snapshot never change: they are committed, and only an installed snapshot
+   * removes them.
    */
-  compactedLog(): CompactedLog {
+  compactedLog(offered: (index: number) => boolean = () => true): CompactedLog {
+    const held = (index: number) => index > this.trimmedTo && index <= this.snapIndex();
     return {
-      term: (index) => (this.held(index) ? this.stmts.termAt.get(index) as number | undefined : undefined),
-      entries: (lo, hi, maxBytes) => (this.held(lo) ? this.readEntries(lo, Math.min(hi, this.snapIndex()), maxBytes) : []),
+      term: (index) => (held(index) && offered(index) ? this.stmts.termAt.get(index) as number | undefined : undefined),
+      entries: (lo, hi, maxBytes) => (held(lo) && offered(lo - 1) ? this.readEntries(lo, Math.min(hi, this.snapIndex()), maxBytes) : []),
     };
-  }
-
-  private held(index: number): boolean {
-    return index > this.trimmedTo && index <= this.snapIndex();
   }
 
   private snapIndex(): number {

@@ -194,11 +194,7 @@ export class Storage {
    * as far as sending them beats sending a copy of the state (worthReplaying).
    */
   compactedLog(): CompactedLog {
-    const kept = this.raft.compactedLog();
-    return {
-      term: (index) => (this.worthReplaying(index) ? kept.term(index) : undefined),
-      entries: (lo, hi, maxBytes) => (this.worthReplaying(lo - 1) ? kept.entries(lo, hi, maxBytes) : []),
-    };
+    return this.raft.compactedLog((index) => this.worthReplaying(index));
   }
 
   /**

@@ -172,7 +172,7 @@ export async function receiveSnapshot(socket: net.Socket, handlers: SnapshotLink
   } catch (err) {
     await incoming?.writer.abort().catch((e: Error) => handlers.onError(e));
     handlers.onError(err as Error);
-    if (!socket.destroyed) socket.end(Buffer.concat(frameOf(Buffer.concat([Buffer.of(Answer.refused), Buffer.from((err as Error).message)]))));
+    if (!socket.destroyed) socket.end(answerFrame(Answer.refused, (err as Error).message));
   }
 }
 
@@ -184,5 +184,9 @@ async function finish(socket: net.Socket, incoming: IncomingSnapshot, handlers: 
     clearInterval(beat);
   }
   handlers.deliver(incoming.message);
-  socket.end(Buffer.concat(frameOf(Buffer.of(Answer.accepted))));
+  socket.end(answerFrame(Answer.accepted));
+}
+
+function answerFrame(answer: Answer, reason = ''): Buffer {
+  return Buffer.concat(frameOf(Buffer.concat([Buffer.of(answer), Buffer.from(reason)])));
 }
