@@ -18,6 +18,9 @@ export const defaultChunkBytes = 1 << 20;
 export type IntegrityCheck = (path: string) => Promise<string>;
 
 export class SnapshotFiles {
+  /** Numbers this process's receptions: two of the same snapshot at once must not share a file. */
+  private receptions = 0;
+
   constructor(readonly dir: string, private readonly stateSchema: Schema, private readonly integrityCheck: IntegrityCheck) {
     mkdirSync(dir, { recursive: true });
   }
@@ -53,7 +56,8 @@ export class SnapshotFiles {
 
   /** Starts receiving a snapshot in chunks; finish() verifies it and makes it installable. */
   receiver(meta: SnapshotMeta): SnapshotReceiver {
-    return new SnapshotReceiver(this, meta, open(this.partial(meta), 'w'));
+    const partial = this.partial(meta);
+    return new SnapshotReceiver(this, meta, partial, open(partial, 'w'));
   }
 
   /** Receives a snapshot that arrived whole (in a Snap message's data; small: checked on this thread). */
@@ -61,7 +65,7 @@ export class SnapshotFiles {
     const partial = this.partial(meta);
     writeFileSync(partial, data);
     fsyncPath(partial);
-    return this.accept(meta, () => this.verify(partial, meta, true));
+    return this.accept(meta, partial, () => this.verify(partial, meta, true));
   }
 
   /**
@@ -69,8 +73,7 @@ export class SnapshotFiles {
    * integrity check, which reads every page (0.41–0.43 s for 192 MB from the page cache), runs in the
    * storage worker: a follower catching up keeps answering heartbeats meanwhile.
    */
-  async acceptPartial(meta: SnapshotMeta): Promise<string> {
-    const partial = this.partial(meta);
+  async acceptPartial(meta: SnapshotMeta, partial: string): Promise<string> {
     let problem: string;
     try {
       problem = await this.integrityCheck(partial);
@@ -78,14 +81,13 @@ export class SnapshotFiles {
       removeIfPresent(partial);
       throw err;
     }
-    return this.accept(meta, () => {
+    return this.accept(meta, partial, () => {
       if (problem !== 'ok') throw new StorageError('bad-snapshot', `snapshot ${partial} is unusable: ${problem}`);
       this.verify(partial, meta, false);
     });
   }
 
-  private accept(meta: SnapshotMeta, verify: () => void): string {
-    const partial = this.partial(meta);
+  private accept(meta: SnapshotMeta, partial: string, verify: () => void): string {
     try {
       verify();
     } catch (err) {
@@ -97,8 +99,13 @@ export class SnapshotFiles {
     return file;
   }
 
-  partial(meta: SnapshotMeta): string {
-    return this.path(`${receivedName(meta)}.partial`);
+  /**
+   * A new file name for one reception of `meta`. A leader that resends (its link to us dropped
+   * while we still wrote) may overlap the first reception; with one shared name the two wrote
+   * into one file, and the first one's abort removed the second one's file.
+   */
+  private partial(meta: SnapshotMeta): string {
+    return this.path(`${receivedName(meta)}.${++this.receptions}.partial`);
   }
 
   hasReceived(meta: SnapshotMeta): boolean {
@@ -171,7 +178,10 @@ export class SnapshotFiles {
 export class SnapshotReceiver {
   private handle: Promise<FileHandle> | null;
 
-  constructor(private readonly files: SnapshotFiles, readonly meta: SnapshotMeta, handle: Promise<FileHandle>) {
+  constructor(
+    private readonly files: SnapshotFiles, readonly meta: SnapshotMeta, private readonly partial: string,
+    handle: Promise<FileHandle>,
+  ) {
     handle.catch(() => undefined); // reported by the first write, finish or abort
     this.handle = handle;
   }
@@ -190,7 +200,7 @@ export class SnapshotReceiver {
     } finally {
       await handle.close();
     }
-    await this.files.acceptPartial(this.meta);
+    await this.files.acceptPartial(this.meta, this.partial);
   }
 
   /** Closes the file (once the write in progress, if any, is done) and removes it. */
@@ -198,7 +208,7 @@ export class SnapshotReceiver {
     const handle = this.handle;
     this.handle = null;
     await handle?.then((h) => h.close(), () => undefined);
-    removeIfPresent(this.files.partial(this.meta));
+    removeIfPresent(this.partial);
   }
 
   private open(): Promise<FileHandle> {

@@ -286,6 +286,24 @@ describe('sending and installing a snapshot', () => {
     assert.deepEqual(readdirSync(join(dir, 'snapshots')), []);
   });
 
+  test('two receptions of one snapshot at once keep apart: one aborting leaves the other whole', async (t) => {
+    const leader = await snapshotted(t);
+    const { data } = await sent(leader.storage, leader.meta);
+    const { dir, storage: follower } = freshStorage(t);
+    const first = follower.receiveSnapshot(leader.meta);
+    const second = follower.receiveSnapshot(leader.meta);
+    const half = data.length >> 1;
+    await first.write(data.subarray(0, half));
+    await second.write(data.subarray(0, half));
+    await first.write(Buffer.from('a resent stream overlapping the first'));
+    await first.abort();
+    await second.write(data.subarray(half));
+    await second.finish();
+    follower.installSnapshot({ meta: leader.meta, data: new Uint8Array(0) });
+    assert.equal(canonicalHash(follower.stateDb), canonicalHash(leader.storage.stateDb));
+    assert.deepEqual(readdirSync(join(dir, 'snapshots')), []);
+  });
+
   test('an installed snapshot becomes chat.db, which holds its index as after a compaction', async (t) => {
     const leader = await snapshotted(t);
     const { dir, storage: middle } = freshStorage(t);
