@@ -2,12 +2,13 @@
 // (by mDNS or by hand), node id → identity, addresses and when it was last seen. On a network
 // that blocks multicast, a restarted peer still has addresses to try. It is a cache: a damaged
 // file is reported and ignored, never a reason to refuse to start.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { maxAddresses, parseAddress } from './addresses.js';
 import { identityOf, identityProblem, sameIdentity, sameList } from './identity.js';
 import type { DiscoveredPeer, PeerIdentity } from './types.js';
+import { mkdirDurably, writeFileDurably } from '../storage/fsync.js';
 
 export const knownPeersFile = 'known-peers.json';
 
@@ -86,12 +87,11 @@ export class KnownPeers {
     return this.dirty;
   }
 
-  /** Writes the file atomically (temp file + rename), so a crash leaves the old or the new one. */
+  /** Writes the file atomically and durably (writeFileDurably): a crash leaves the old or the new one. */
   save(): void {
     const peers = Object.fromEntries(this.list().map(({ nodeId, ...rest }) => [nodeId, rest]));
-    mkdirSync(dirname(this.path), { recursive: true });
-    writeFileSync(`${this.path}.tmp`, `${JSON.stringify({ version: 1, peers }, null, 2)}\n`);
-    renameSync(`${this.path}.tmp`, this.path);
+    mkdirDurably(dirname(this.path));
+    writeFileDurably(this.path, `${JSON.stringify({ version: 1, peers }, null, 2)}\n`);
     this.dirty = false;
   }
 }

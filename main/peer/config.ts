@@ -1,8 +1,9 @@
 // The peer's own settings, kept in its data directory (peer.json) so that a restart needs only
 // `--data DIR`: its id, where it listens and the addresses of the other members.
-import { existsSync, readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { mkdirDurably, writeFileDurably } from '../storage/fsync.js';
 
 const configSchema = z.strictObject({
   version: z.literal(1),
@@ -32,13 +33,11 @@ export function readPeerConfig(dataDir: string): PeerConfig | null {
   return parsed.data;
 }
 
-/** Writes peer.json atomically (temp file + rename). */
+/** Writes peer.json atomically and durably (writeFileDurably), creating the data directory. */
 export function writePeerConfig(dataDir: string, config: PeerConfig): void {
   configSchema.parse(config);
-  mkdirSync(dataDir, { recursive: true });
-  const path = join(dataDir, fileName);
-  writeFileSync(`${path}.tmp`, JSON.stringify(config, null, 2) + '\n');
-  renameSync(`${path}.tmp`, path);
+  mkdirDurably(dataDir);
+  writeFileDurably(join(dataDir, fileName), JSON.stringify(config, null, 2) + '\n');
 }
 
 /** Parses `a=host:port,b=host:port` into a map; throws a clear error on bad input. */

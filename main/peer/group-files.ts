@@ -1,12 +1,13 @@
 // A group peer's secrets, kept in its data directory so that a restart needs only `--data DIR`:
 // group.json (group id, name and the secret) and this node's TLS key and certificate. All three
 // are written once, owner-only (mode 0600): whoever reads the secret can join the group.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { fingerprintOf, groupAuthority, issueNodeCertificate, type NodeCertificate } from '../security/certificates.js';
 import { groupIdOf } from '../security/group-secret.js';
 import { peerTls, type PeerTls } from '../security/tls.js';
+import { mkdirDurably, writeFileDurably } from '../storage/fsync.js';
 
 const groupSchema = z.strictObject({
   groupId: z.string().regex(/^[0-9a-f]{16}$/),
@@ -66,11 +67,8 @@ export async function groupTls(dataDir: string, group: GroupConfig, nodeId: stri
   return { tls: peerTls(await groupAuthority(Buffer.from(group.secret, 'hex')), node), node };
 }
 
-/** Atomic owner-only write (temp file + rename): never a half-written or world-readable secret. */
+/** Atomic, durable owner-only write (writeFileDurably): never a half-written or world-readable secret. */
 function writePrivate(dataDir: string, name: string, text: string): void {
-  mkdirSync(dataDir, { recursive: true });
-  const path = join(dataDir, name);
-  writeFileSync(`${path}.tmp`, text, { mode: 0o600 });
-  chmodSync(`${path}.tmp`, 0o600); // the mode option does not change an existing temp file
-  renameSync(`${path}.tmp`, path);
+  mkdirDurably(dataDir);
+  writeFileDurably(join(dataDir, name), text, 0o600);
 }

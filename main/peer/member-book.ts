@@ -3,9 +3,10 @@
 // log entries that carried them are not applied again after a restart (and may be compacted
 // away), so without this file a restarted peer would forget the pins and need discovery to
 // find the members again. It is a local cache of replicated facts, rewritten atomically.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileDurably } from '../storage/fsync.js';
 
 const bookSchema = z.object({
   pins: z.record(z.string(), z.string()),
@@ -25,7 +26,5 @@ export function readMemberBook(dataDir: string): MemberBook {
 }
 
 export function writeMemberBook(dataDir: string, book: MemberBook): void {
-  const path = join(dataDir, fileName);
-  writeFileSync(`${path}.tmp`, JSON.stringify(book, null, 2) + '\n');
-  renameSync(`${path}.tmp`, path);
+  writeFileDurably(join(dataDir, fileName), JSON.stringify(book, null, 2) + '\n');
 }

@@ -1,6 +1,8 @@
-// fsync helpers for files SQLite does not manage (snapshot files and the directory entries of
-// renames): a rename is only durable once the directory itself is synced.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+// fsync helpers for files SQLite does not manage (snapshot files, the data directory's JSON files
+// and the directory entries of renames): a rename is only durable once the directory itself is
+// synced.
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export function fsyncPath(path: string, flags: 'r' | 'r+' = 'r'): void {
   const fd = openSync(path, flags);
@@ -15,6 +17,36 @@ export function fsyncPath(path: string, flags: 'r' | 'r+' = 'r'): void {
 export function durableRename(from: string, to: string, dir: string): void {
   renameSync(from, to);
   fsyncPath(dir);
+}
+
+/**
+ * Replaces `path` with `text` so that a crash or a power cut leaves the old file or the new one,
+ * whole: a temporary file, synced, renamed over it, and the directory synced. A rename alone is
+ * atomic but not durable: after a power cut ext4 may keep the rename and not the data, an empty
+ * peer.json (seen in the power-cut test, test/cluster). `mode` also applies to a temporary file
+ * a crash left behind.
+ */
+export function writeFileDurably(path: string, text: string, mode = 0o644): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    fchmodSync(fd, mode);
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  durableRename(tmp, path, dirname(path));
+}
+
+/** mkdir -p whose new directories survive a power cut: each one's parent is synced. */
+export function mkdirDurably(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let created = dir; ; created = dirname(created)) {
+    fsyncPath(dirname(created));
+    if (created === first) return;
+  }
 }
 
 /** Removes a file if present (missing is fine: the crash may have happened before it existed). */

@@ -20,6 +20,8 @@ export interface TestClusterOptions {
   readonly snapshotEvery?: number;
   /** --replay-entry-bytes of each peer (0: a follower inside the kept entries is always sent them). */
   readonly replayEntryBytes?: number;
+  /** The group's directory (it must exist, and the caller removes it): peer i's data is in <dir>/peer<i>. */
+  readonly dir?: string;
 }
 
 /** What a stopped replica holds: its canonical hash and how often each message text occurs. */
@@ -33,17 +35,17 @@ export class TestCluster {
   private readonly clients: ChatClient[] = [];
   private readonly statusClients = new Map<string, ChatClient>();
 
-  private constructor(readonly dir: string, readonly group: LocalGroup) {}
+  private constructor(readonly dir: string, readonly group: LocalGroup, private readonly ownsDir: boolean) {}
 
   /** Starts the group and waits until it has a leader. */
   static async start(options: TestClusterOptions = {}): Promise<TestCluster> {
-    const dir = mkdtempSync(join(tmpdir(), 'quorum-cluster-'));
+    const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'quorum-cluster-'));
     const ports = await freePorts(options.size ?? 5);
     const members: GroupMember[] = ports.map((port, i) => ({
       id: `peer${i + 1}`, address: `127.0.0.1:${port}`, dataDir: join(dir, `peer${i + 1}`),
     }));
     const group = new LocalGroup(members, { snapshotEvery: options.snapshotEvery, replayEntryBytes: options.replayEntryBytes, logDir: dir });
-    const cluster = new TestCluster(dir, group);
+    const cluster = new TestCluster(dir, group, options.dir === undefined);
     try {
       await group.startAll();
       await cluster.leader();
@@ -141,13 +143,21 @@ export class TestCluster {
     }
   }
 
-  /** Kills every peer, closes every client, removes the data (kept with QUORUM_TEST_KEEP_DATA=1). */
+  /**
+   * Kills every peer, closes every client, removes the data (kept with QUORUM_TEST_KEEP_DATA=1)
+   * unless the directory was given (TestClusterOptions.dir).
+   */
   async destroy(): Promise<void> {
     for (const c of this.clients.splice(0)) c.close();
     await this.group.stopAll('SIGKILL');
-    if (process.env.QUORUM_TEST_KEEP_DATA === '1') console.error(`cluster data and peer logs kept in ${this.dir}`);
-    else rmSync(this.dir, { recursive: true, force: true });
+    if (this.ownsDir) removeTestData(this.dir);
   }
+}
+
+/** Removes a test's data directory, or with QUORUM_TEST_KEEP_DATA=1 says where it is kept. */
+export function removeTestData(dir: string): void {
+  if (process.env.QUORUM_TEST_KEEP_DATA === '1') console.error(`cluster data and peer logs kept in ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 
 function readReplica(path: string): ReplicaContents {

@@ -173,6 +173,7 @@ describe('LanDiscovery', () => {
 
     const second = setup(t, { dataDir });
     assert.deepEqual(second.discovery.list().map((p) => [p.nodeId, p.sources]), [['n2', ['cache']], ['n3', ['cache']]]);
+    await second.discovery.close(); // now: closing saves the cache, and after hooks run in order (dataDir's removal first)
   });
 
   it('closes every link and stops its timers', async (t) => {

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { canCreateNamespaces, TestNetwork, type Host } from '../netns/network.js';
-import { tempDir } from '../helpers/temp-dir.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { waitFor } from '../helpers/wait.js';
 
 const bin = fileURLToPath(new URL('../../bin/quorum-chat.js', import.meta.url));
@@ -127,10 +128,11 @@ export function groupNetwork(t: TestContext, hosts: number, env: Record<string, 
     return null;
   }
   const net = TestNetwork.create({ hosts });
-  const dir = tempDir(t);
+  const dir = mkdtempSync(join(tmpdir(), 'quorum-'));
   const group = new GroupHosts(net, dir, env);
   t.after(async () => {
     await group.stopAll();
+    rmSync(dir, { recursive: true, force: true }); // once no peer can write into it again
     assert.deepEqual(net.destroy(), [], 'every namespace, veth and bridge removed');
   });
   return { net, group, dir };

@@ -84,6 +84,11 @@ export class JsonChild {
     }
   }
 
+  /** Sends `signal` if the child still runs (see exit() to wait for it). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.exitInfo === null) this.child.kill(signal);
+  }
+
   /** Kills the child if it still runs and waits until it is gone. */
   async stop(): Promise<void> {
     if (this.exitInfo === null) this.child.kill('SIGKILL');
