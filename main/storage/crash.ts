@@ -8,6 +8,8 @@ export type CrashPoint =
   | 'hardstate:before' | 'hardstate:after'
   /** Inside the raft.db transaction, after the writes and before the commit. */
   | 'save:torn'
+  /** After the blocking save's fdatasync (RaftStore.save): a power cut keeps what was written. */
+  | 'save:synced'
   | 'apply:before' | 'apply:torn' | 'apply:after'
   /** Compaction: batches committed, before the state database's sync; synced, not recorded; recorded. */
   | 'compact:before' | 'compact:synced' | 'compact:after'

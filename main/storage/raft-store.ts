@@ -176,7 +176,9 @@ export class RaftStore {
 
   /** Persists one Ready's hard state and entries durably (write(), then a blocking flush). */
   save(hardState: HardState | null, entries: readonly Entry[]): void {
-    if (this.write(hardState, entries)) this.flushSync();
+    if (!this.write(hardState, entries)) return;
+    this.flushSync();
+    crashPoint('save:synced');
   }
 
   /**

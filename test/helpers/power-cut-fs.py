@@ -91,24 +91,25 @@ class PowerCutFs(pyfuse3.Operations):
 
     def cut(self, keep, rng):
         """Rewrites BACKING to what survives the cut; returns what was dropped."""
-        dropped = {'unsyncedPages': 0, 'keptPages': 0}
+        kept = 0
         if keep > 0:
             for ino, pages in self.dirty.items():
-                self.keep_some(ino, pages, keep, rng, dropped)
-        dropped['unsyncedPages'] += sum(len(p) for p in self.dirty.values())
+                kept += self.keep_some(ino, pages, keep, rng)
+        dropped = {'unsyncedPages': sum(len(p) for p in self.dirty.values()) - kept, 'keptPages': kept}
         for name in os.listdir(self.backing):
             path = os.path.join(self.backing, name)
             shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
         self.write_image(pyfuse3.ROOT_INODE, self.backing)
         return dropped
 
-    def keep_some(self, ino, pages, keep, rng, dropped):
-        path = self.path_of.get(ino)
-        if path is None or not os.path.exists(self.real(ino)):
-            return
+    def keep_some(self, ino, pages, keep, rng):
+        """Writes a random share of a file's unsynced pages into its image; returns how many."""
+        if ino not in self.path_of or not os.path.exists(self.real(ino)):
+            return 0  # its name is gone: nothing can reach the pages
         with open(self.real(ino), 'rb') as f:
             current = f.read()
         durable = self.durable_data.setdefault(ino, bytearray())
+        kept = 0
         for page in sorted(pages):
             if rng.random() >= keep:
                 continue
@@ -117,8 +118,8 @@ class PowerCutFs(pyfuse3.Operations):
             if len(durable) < at:
                 durable.extend(bytes(at - len(durable)))
             durable[at:at + len(chunk)] = chunk
-            dropped['keptPages'] += 1
-        dropped['unsyncedPages'] -= dropped['keptPages']
+            kept += 1
+        return kept
 
     def write_image(self, dir_ino, target):
         for name, ino in self.durable_names.get(dir_ino, {}).items():

@@ -122,7 +122,9 @@ function dump(): void {
 
 async function handle(op: DriverOp): Promise<void> {
   switch (op.op) {
-    case 'elect': node.campaign(); drain(); print({ elected: status() }); break;
+    // Applies the committed tail first: the core does not campaign over an unapplied conf change
+    // (after a power cut chat.db may be back before the founders' entry; a peer's next tick retries).
+    case 'elect': drain(); node.campaign(); drain(); print({ elected: status() }); break;
     case 'propose': await propose(op); break;
     case 'vote': vote(op); break;
     case 'snapshot': compact(storage.compactLog()); break;

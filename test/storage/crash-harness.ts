@@ -1,10 +1,17 @@
 // Drives crash-driver.ts children for the crash tests: start a replica on a data directory,
 // run operations, arm a crash point and watch the process die by SIGKILL, restart, compare.
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
+import { encodeCommand } from '../../main/chat/commands.js';
 import type { ChatRequest } from '../../main/chat/prepare.js';
+import type { SnapshotMeta } from '../../main/raft/types.js';
+import { canonicalHash } from '../../main/storage/hash.js';
+import { ChatReplica } from '../helpers/chat-replica.js';
 import { JsonChild, type Line } from '../helpers/json-child.js';
+import { freshStorage } from '../helpers/storage.js';
 import type { DriverOp, ProposeOp } from './crash-driver.js';
 
 const driver = fileURLToPath(new URL('./crash-driver.ts', import.meta.url));
@@ -98,4 +105,29 @@ export interface Dump {
 export async function dump(replica: DriverProcess): Promise<Dump> {
   const line = (await replica.run({ op: 'dump' })).find((l) => 'dump' in l);
   return line?.dump as Dump;
+}
+
+export interface Donor {
+  readonly file: string;
+  readonly meta: SnapshotMeta;
+  readonly hash: string;
+}
+
+/** A leader's state at index 500 (same accounts, other messages), as sent to a follower. */
+export async function donor(t: TestContext): Promise<Donor> {
+  const { dir, storage } = freshStorage(t);
+  storage.bootstrap({ nodeId: 'donor', founders: { voters: ['n1'], learners: [] } });
+  const replica = new ChatReplica(storage.stateDb, 'donor-client');
+  const data: Uint8Array[] = [];
+  for (const request of [...setup.requests.map((r) => r.request), { t: 'sendDirect', actor: 2, to: 1, text: 'from the leader' } as const]) {
+    data.push(encodeCommand(await replica.prepare(request)));
+  }
+  while (data.length < 500) data.push(new Uint8Array(0));
+  const log = replica.entries(data);
+  storage.save({ term: 1, vote: null, commit: 500 }, log);
+  replica.machine.applyBatch(log);
+  const outgoing = await storage.snapshotToSend(storage.compactLog() as SnapshotMeta);
+  const file = join(dir, 'donor.db');
+  for await (const chunk of outgoing.chunks) appendFileSync(file, chunk);
+  return { file, meta: outgoing.meta, hash: canonicalHash(storage.stateDb) };
 }

@@ -1,18 +1,12 @@
 // SIGKILL while compacting the log and while installing a snapshot received from a leader: the
 // restart finds either the old or the new state, whole, and goes on.
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
-import { encodeCommand } from '../../main/chat/commands.js';
+import { describe, test } from 'node:test';
 import type { SnapshotMeta } from '../../main/raft/types.js';
 import type { CrashPoint } from '../../main/storage/crash.js';
-import { canonicalHash } from '../../main/storage/hash.js';
-import { ChatReplica } from '../helpers/chat-replica.js';
-import { freshStorage } from '../helpers/storage.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import type { Line } from '../helpers/json-child.js';
-import { DriverProcess, acks, dump, propose, sends, setup } from './crash-harness.js';
+import { DriverProcess, acks, donor, dump, propose, sends, setup } from './crash-harness.js';
 
 describe('a crash while compacting the log', { concurrency: 2 }, () => {
   const points: [CrashPoint, boolean][] = [['compact:before', false], ['compact:synced', false], ['compact:after', true]];
@@ -39,31 +33,6 @@ describe('a crash while compacting the log', { concurrency: 2 }, () => {
     });
   }
 });
-
-interface Donor {
-  readonly file: string;
-  readonly meta: SnapshotMeta;
-  readonly hash: string;
-}
-
-/** A leader's state at index 500 (same accounts, other messages), as sent to a follower. */
-async function donor(t: TestContext): Promise<Donor> {
-  const { dir, storage } = freshStorage(t);
-  storage.bootstrap({ nodeId: 'donor', founders: { voters: ['n1'], learners: [] } });
-  const replica = new ChatReplica(storage.stateDb, 'donor-client');
-  const data: Uint8Array[] = [];
-  for (const request of [...setup.requests.map((r) => r.request), { t: 'sendDirect', actor: 2, to: 1, text: 'from the leader' } as const]) {
-    data.push(encodeCommand(await replica.prepare(request)));
-  }
-  while (data.length < 500) data.push(new Uint8Array(0));
-  const log = replica.entries(data);
-  storage.save({ term: 1, vote: null, commit: 500 }, log);
-  replica.machine.applyBatch(log);
-  const outgoing = await storage.snapshotToSend(storage.compactLog() as SnapshotMeta);
-  const file = join(dir, 'donor.db');
-  for await (const chunk of outgoing.chunks) appendFileSync(file, chunk);
-  return { file, meta: outgoing.meta, hash: canonicalHash(storage.stateDb) };
-}
 
 describe('a crash while installing a snapshot', { concurrency: 2 }, () => {
   const points: [CrashPoint, boolean][] = [['snapshot-install:before', false], ['snapshot-install:recorded', true], ['snapshot-install:after', true]];

@@ -15,6 +15,7 @@ const writePoints: [CrashPoint, boolean][] = [
   ['append:before', false],
   ['save:torn', false],
   ['append:after', true],
+  ['save:synced', true],
   ['apply:before', true],
   ['apply:torn', true],
   ['apply:after', true],
@@ -51,7 +52,7 @@ describe('a crash while proposing and applying', { concurrency: 2 }, () => {
 });
 
 describe('a crash while granting a vote', { concurrency: 2 }, () => {
-  for (const point of ['hardstate:before', 'hardstate:after'] as const) {
+  for (const point of ['hardstate:before', 'hardstate:after', 'save:synced'] as const) {
     test(`at ${point}: no second vote in the same term`, async (t) => {
       const dir = tempDir(t, 'quorum-crash-');
       const first = await DriverProcess.start(t, dir);
@@ -60,7 +61,7 @@ describe('a crash while granting a vote', { concurrency: 2 }, () => {
       assert.deepEqual(printed.filter((l) => 'vote' in l), [], 'the vote was not sent before it was durable');
 
       const { replica, loaded } = await DriverProcess.start(t, dir);
-      const persisted = point === 'hardstate:after';
+      const persisted = point !== 'hardstate:before';
       assert.deepEqual([loaded.term, loaded.vote], persisted ? [term + 1, 'cand-a'] : [term, 'n1']);
       const votes = async (from: string) => (await replica.run({ op: 'vote', term: term + 1, from }))
         .flatMap((l) => ('vote' in l ? [(l.vote as { granted: boolean }).granted] : []));
