@@ -8,6 +8,7 @@ import type { TestContext } from 'node:test';
 import { encodeCommand } from '../../main/chat/commands.js';
 import type { ChatRequest } from '../../main/chat/prepare.js';
 import type { SnapshotMeta } from '../../main/raft/types.js';
+import type { CrashPoint } from '../../main/storage/crash.js';
 import { canonicalHash } from '../../main/storage/hash.js';
 import { ChatReplica } from '../helpers/chat-replica.js';
 import { JsonChild, type Line } from '../helpers/json-child.js';
@@ -130,4 +131,26 @@ export async function donor(t: TestContext): Promise<Donor> {
   const file = join(dir, 'donor.db');
   for await (const chunk of outgoing.chunks) appendFileSync(file, chunk);
   return { file, meta: outgoing.meta, hash: canonicalHash(storage.stateDb) };
+}
+
+/** A replica on `dir` that leads, holds the accounts and has sends 1 and 2 acknowledged, killed at `point` of a compaction. */
+export async function crashWhileCompacting(t: TestContext, dir: string, point: CrashPoint): Promise<{ acked: Ack[]; before: Dump }> {
+  const first = await DriverProcess.start(t, dir);
+  await first.replica.run({ op: 'elect' });
+  await first.replica.run(setup);
+  const acked = acks(await first.replica.run(sends(1, 2)));
+  const before = await dump(first.replica);
+  await first.replica.crashDuring(point, { op: 'snapshot' });
+  return { acked, before };
+}
+
+/** A replica on `dir` that leads, holds the accounts and msg-1, killed at `point` of installing `leader`'s snapshot. */
+export async function crashWhileInstalling(t: TestContext, dir: string, point: CrashPoint, leader: Donor): Promise<{ before: Dump }> {
+  const first = await DriverProcess.start(t, dir);
+  await first.replica.run({ op: 'elect' });
+  await first.replica.run(setup);
+  await first.replica.run(sends(1));
+  const before = await dump(first.replica);
+  await first.replica.crashDuring(point, { op: 'install', file: leader.file, meta: leader.meta, term: before.status.term + 1 });
+  return { before };
 }

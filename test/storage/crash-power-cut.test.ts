@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { CrashPoint } from '../../main/storage/crash.js';
 import { PowerCutDisk, powerCutUnavailable } from '../helpers/power-cut.js';
-import { DriverProcess, acks, donor, dump, propose, sends, setup, type Ack } from './crash-harness.js';
+import { DriverProcess, acks, crashWhileCompacting, crashWhileInstalling, donor, dump, propose, sends, setup, type Ack } from './crash-harness.js';
 
 /** A data directory on a disk that can lose its power; unmounted and removed after the test. */
 async function powerCutDir(t: TestContext, keepUnsynced = 0): Promise<{ dir: string; cut: () => Promise<void> }> {
@@ -99,12 +99,7 @@ describe('a crash, then a power cut', { skip: powerCutUnavailable() ?? false, co
   for (const [point, recorded] of [['compact:before', false], ['compact:synced', false], ['compact:after', true]] as const) {
     test(`while compacting the log, at ${point}: the state comes back whole, the compaction ${recorded ? 'recorded' : 'not recorded'}`, async (t) => {
       const { dir, cut } = await powerCutDir(t);
-      const first = await DriverProcess.start(t, dir);
-      await first.replica.run({ op: 'elect' });
-      await first.replica.run(setup);
-      const acked = acks(await first.replica.run(sends(1, 2)));
-      const before = await dump(first.replica);
-      await first.replica.crashDuring(point, { op: 'snapshot' });
+      const { acked, before } = await crashWhileCompacting(t, dir, point);
       await cut();
 
       const { replica, loaded } = await DriverProcess.start(t, dir);
@@ -120,12 +115,7 @@ describe('a crash, then a power cut', { skip: powerCutUnavailable() ?? false, co
     test(`while installing a snapshot, at ${point}: the ${installed ? 'snapshot' : 'old state'} comes back, whole`, async (t) => {
       const leader = await donor(t);
       const { dir, cut } = await powerCutDir(t);
-      const first = await DriverProcess.start(t, dir);
-      await first.replica.run({ op: 'elect' });
-      await first.replica.run(setup);
-      await first.replica.run(sends(1));
-      const before = await dump(first.replica);
-      await first.replica.crashDuring(point, { op: 'install', file: leader.file, meta: leader.meta, term: before.status.term + 1 });
+      const { before } = await crashWhileInstalling(t, dir, point, leader);
       await cut();
 
       const { replica, loaded } = await DriverProcess.start(t, dir);

@@ -6,19 +6,14 @@ import type { SnapshotMeta } from '../../main/raft/types.js';
 import type { CrashPoint } from '../../main/storage/crash.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import type { Line } from '../helpers/json-child.js';
-import { DriverProcess, acks, donor, dump, propose, sends, setup } from './crash-harness.js';
+import { DriverProcess, acks, crashWhileCompacting, crashWhileInstalling, donor, dump, propose, sends, setup } from './crash-harness.js';
 
 describe('a crash while compacting the log', { concurrency: 2 }, () => {
   const points: [CrashPoint, boolean][] = [['compact:before', false], ['compact:synced', false], ['compact:after', true]];
   for (const [point, recorded] of points) {
     test(`at ${point}: the log and state are whole, the compaction ${recorded ? 'is' : 'is not'} recorded`, async (t) => {
       const dir = tempDir(t, 'quorum-crash-');
-      const first = await DriverProcess.start(t, dir);
-      await first.replica.run({ op: 'elect' });
-      await first.replica.run(setup);
-      const acked = acks(await first.replica.run(sends(1, 2)));
-      const before = await dump(first.replica);
-      await first.replica.crashDuring(point, { op: 'snapshot' });
+      const { acked, before } = await crashWhileCompacting(t, dir, point);
 
       const { replica, loaded } = await DriverProcess.start(t, dir);
       const applied = before.status.applied;
@@ -40,12 +35,7 @@ describe('a crash while installing a snapshot', { concurrency: 2 }, () => {
     test(`at ${point}: the restart holds the ${installed ? 'snapshot' : 'old state'}, whole`, async (t) => {
       const leader = await donor(t);
       const dir = tempDir(t, 'quorum-crash-');
-      const first = await DriverProcess.start(t, dir);
-      await first.replica.run({ op: 'elect' });
-      await first.replica.run(setup);
-      await first.replica.run(sends(1));
-      const before = await dump(first.replica);
-      await first.replica.crashDuring(point, { op: 'install', file: leader.file, meta: leader.meta, term: before.status.term + 1 });
+      const { before } = await crashWhileInstalling(t, dir, point, leader);
 
       const { replica, loaded } = await DriverProcess.start(t, dir);
       const after = await dump(replica);
