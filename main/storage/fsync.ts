@@ -13,10 +13,19 @@ export function fsyncPath(path: string, flags: 'r' | 'r+' = 'r'): void {
   }
 }
 
+/**
+ * Makes the names created, renamed or removed in `dir` durable. Not on Windows, which has no
+ * fsync of a directory (FlushFileBuffers needs a handle opened for writing, which a directory
+ * cannot give) and where NTFS journals its metadata itself.
+ */
+export function syncDirectory(dir: string, platform: NodeJS.Platform = process.platform): void {
+  if (platform !== 'win32') fsyncPath(dir);
+}
+
 /** Atomically replaces `to` with the already-synced `from`, and makes the rename durable. */
 export function durableRename(from: string, to: string, dir: string): void {
   renameSync(from, to);
-  fsyncPath(dir);
+  syncDirectory(dir);
 }
 
 /**
@@ -44,7 +53,7 @@ export function mkdirDurably(dir: string): void {
   const first = mkdirSync(dir, { recursive: true });
   if (first === undefined) return;
   for (let created = dir; ; created = dirname(created)) {
-    fsyncPath(dirname(created));
+    syncDirectory(dirname(created));
     if (created === first) return;
   }
 }

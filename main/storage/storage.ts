@@ -9,7 +9,7 @@ import { AppliedIndex, type AppliedPosition } from './applied.js';
 import { copyInWorker, quickCheckInWorker, StorageWorker } from './workers.js';
 import { crashPoint } from './crash.js';
 import { StorageError } from './errors.js';
-import { durableRename, fsyncPath, removeIfPresent } from './fsync.js';
+import { durableRename, removeIfPresent, syncDirectory } from './fsync.js';
 import { raftSchema } from './migrations/index.js';
 import { RaftStore, type Identity, type StoredSnapshot } from './raft-store.js';
 import { SnapshotFiles, type FileStream, type SnapshotReceiver } from './snapshot-files.js';
@@ -511,7 +511,7 @@ export class Storage {
     removeIfPresent(`${this.statePath}-wal`);
     removeIfPresent(`${this.statePath}-shm`);
     durableRename(this.files.path(file), this.statePath, this.dir);
-    fsyncPath(this.files.dir); // the name it leaves
+    syncDirectory(this.files.dir); // the name it leaves
     this.state = this.openState(false);
     this.stateWal = new WalSync(this.statePath, 'the state database');
     this.applied = new AppliedIndex(this.state);

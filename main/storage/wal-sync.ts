@@ -7,7 +7,7 @@
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StorageError } from './errors.js';
-import { fsyncPath } from './fsync.js';
+import { syncDirectory } from './fsync.js';
 
 export class WalSync {
   /** An fd on the WAL, opened at the first flush. */
@@ -63,7 +63,7 @@ export class WalSync {
     if (this.fd === null) {
       if (this.closed) throw new StorageError('misuse', `${this.dbPath} is closed`);
       this.fd = openSync(`${this.dbPath}-wal`, 'r+'); // r+: Windows flushes only writable handles
-      fsyncPath(dirname(this.dbPath)); // the WAL's directory entry, once
+      syncDirectory(dirname(this.dbPath)); // the WAL's directory entry, once
     }
     return this.fd;
   }
