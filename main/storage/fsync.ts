@@ -1,7 +1,7 @@
 // fsync helpers for files SQLite does not manage (snapshot files, the data directory's JSON files
 // and the directory entries of renames): a rename is only durable once the directory itself is
 // synced.
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export function fsyncPath(path: string, flags: 'r' | 'r+' = 'r'): void {
@@ -40,7 +40,7 @@ export function writeFileDurably(path: string, text: string, mode = 0o644): void
   const fd = openSync(tmp, 'w', mode);
   try {
     fchmodSync(fd, mode);
-    writeSync(fd, text);
+    writeFileSync(fd, text); // all of it (one writeSync may write less)
     fsyncSync(fd);
   } finally {
     closeSync(fd);
