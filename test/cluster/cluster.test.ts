@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it, type TestContext } from 'node:test';
 import { randomClientId, type ChatClient, type RequestId } from '../../main/cli/chat-client.js';
-import { PowerCutDisk, powerCutUnavailable, type CutReport, type PowerCutOptions } from '../helpers/power-cut.js';
+import { PowerCutDisk, powerCutSeed, powerCutUnavailable, type CutReport, type PowerCutOptions } from '../helpers/power-cut.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait.js';
 import { removeTestData, runCli, TestCluster, type ReplicaContents, type TestClusterOptions } from './harness.js';
@@ -328,10 +328,11 @@ describe('power cuts (each peer on a FUSE disk that keeps only what was synced)'
       const reports = await Promise.all(victims.map((id) => (disks.get(id) as PowerCutDisk).cut()));
       victims.forEach((id, i) => t.diagnostic(`${id}: power cut after ${reports[i]?.syncs} syncs; ` +
         `${reports[i]?.unsyncedPages} unsynced pages lost, ${reports[i]?.keptPages} kept`));
-      await Promise.all(victims.map((id, i) => mount(id, { ...next, seed: i + 1 })));
+      await Promise.all(victims.map((id, i) => mount(id, { ...next, seed: powerCutSeed + i })));
       return reports;
     };
 
+    t.diagnostic(`power cuts with QUORUM_POWER_CUT_SEED=${powerCutSeed}`);
     for (const id of ids) await mount(id, {});
     // Compactions every 150-300 entries: cuts land before, during and after them.
     cluster = await TestCluster.start({ size: 3, dir, snapshotEvery: 300 });

@@ -40,8 +40,15 @@ export interface CutReport {
 export interface PowerCutOptions {
   /** Each unsynced 4 KiB page survives the cut with this probability (default 0: none does). */
   readonly keepUnsynced?: number;
+  /** Which pages survive (default: powerCutSeed). */
   readonly seed?: number;
 }
+
+/**
+ * The seed of this test process's power cuts: QUORUM_POWER_CUT_SEED, or a random one, so that
+ * runs differ. A test prints it (a failure replays with the same value).
+ */
+export const powerCutSeed = Number(process.env.QUORUM_POWER_CUT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 export class PowerCutDisk {
   private constructor(readonly backing: string, readonly mountpoint: string, private readonly fs: JsonChild) {}
@@ -49,7 +56,7 @@ export class PowerCutDisk {
   /** Mounts over `mountpoint` (created if missing); what `backing` holds now counts as synced. */
   static async mount(backing: string, mountpoint: string, options: PowerCutOptions = {}): Promise<PowerCutDisk> {
     for (const dir of [backing, mountpoint]) mkdirSync(dir, { recursive: true });
-    const args = [script, backing, mountpoint, '--keep-unsynced', String(options.keepUnsynced ?? 0), '--seed', String(options.seed ?? 1)];
+    const args = [script, backing, mountpoint, '--keep-unsynced', String(options.keepUnsynced ?? 0), '--seed', String(options.seed ?? powerCutSeed)];
     const fs = JsonChild.spawn(python, args);
     try {
       await fs.next((line) => line.mounted !== undefined, 'the file system to mount');
