@@ -64,7 +64,7 @@ export class SnapshotFiles {
   writeReceived(meta: SnapshotMeta, data: Uint8Array): string {
     const partial = this.partial(meta);
     writeFileSync(partial, data);
-    fsyncPath(partial);
+    fsyncPath(partial, 'r+'); // r+: Windows flushes only writable handles
     return this.accept(meta, partial, () => this.verify(partial, meta, true));
   }
 
