@@ -348,9 +348,11 @@ describe('power cuts (each peer on a FUSE disk that keeps only what was synced)'
     await cluster.restart(leader);
     await pump.waitAcked(pump.acked.length + 150, 60_000);
 
-    // The whole group's power goes: every unsynced write lost, then a random half of the unsynced pages kept.
-    for (const next of [{ keepUnsynced: 0.5 }, {}]) {
-      const reports = await cut(cluster, ids, next);
+    // The whole group's power goes, QUORUM_POWER_CUTS times (2 by default; more for a soak): every
+    // unsynced write lost, then a random half of the unsynced pages kept, and so on.
+    const wholeGroupCuts = Number(process.env.QUORUM_POWER_CUTS ?? 2);
+    for (let i = 0; i < wholeGroupCuts; i++) {
+      const reports = await cut(cluster, ids, i % 2 === 0 ? { keepUnsynced: 0.5 } : {});
       assert.ok(reports.some((r) => r.unsyncedPages > 0), 'the cut lost unsynced writes (chat.db is not synced until a compaction)');
       await cluster.group.startAll();
       await cluster.leader({ timeoutMs: 30_000 });
