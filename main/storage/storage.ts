@@ -67,9 +67,11 @@ interface SnapshotFile {
 export const defaultSnapshotEvery = 10_000;
 /**
  * Replaying one entry costs a follower about as much as this many bytes of a copy of the state.
- * Measured on loopback (docs/performance.md, Round 15): a follower applies an entry in about
- * 36 µs of its catch-up, and a copy costs about 15 ms per MB (made, streamed, checked), i.e. an
- * entry is worth 2.4 KB there; on a 1 Gbit/s LAN (9 ms more per MB) 1.5 KB, on Wi-Fi less.
+ * A follower applies an entry in about 36 µs of its catch-up; a copy costs about 15 ms per MB
+ * on loopback (made, streamed, checked: docs/performance.md, Round 15), so an entry is worth
+ * 2.4 KB there. On a 1 Gbit/s link the stream is bound by the wire, which overlaps with the
+ * encryption and the disk: about 2 ms more per MB (emulated, Round 16), 2.1 KB an entry. On
+ * Wi-Fi at 300 Mbit/s the wire alone is 27 ms per MB: about 1.1 KB. 1 KiB suits the slower one.
  */
 export const defaultReplayEntryBytes = 1024;
 const emptyConf: ConfState = { voters: [], learners: [] };
