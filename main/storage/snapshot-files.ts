@@ -3,13 +3,13 @@
 // verified before use. Every file is written under a ".partial" name, then renamed: a name
 // without ".partial" always denotes a complete file. A received file is fsynced before its
 // rename (it becomes our state); a copy to send is not (it is made again after a restart).
-import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SnapshotMeta } from '../raft/types.js';
 import { AppliedIndex } from './applied.js';
 import { StorageError } from './errors.js';
-import { durableRename, fsyncPath, removeIfPresent } from './fsync.js';
+import { durableRename, fsyncPath, mkdirDurably, removeIfPresent } from './fsync.js';
 import { openDatabase, type Db, type Schema } from './sqlite.js';
 
 export const defaultChunkBytes = 1 << 20;
@@ -22,7 +22,7 @@ export class SnapshotFiles {
   private receptions = 0;
 
   constructor(readonly dir: string, private readonly stateSchema: Schema, private readonly integrityCheck: IntegrityCheck) {
-    mkdirSync(dir, { recursive: true });
+    mkdirDurably(dir); // a recorded snapshot file lives here: its name must survive a power cut
   }
 
   path(file: string): string {

@@ -2,14 +2,14 @@
 // log), the state-machine database (chat.db) and snapshots/. Open it, load() the core's
 // InitialState, save() every Ready, apply into stateDb, compact the log, copy the state for a
 // follower that needs a snapshot, install one. Layout and guarantees: docs/storage.md.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompactedLog, ConfState, Entry, HardState, InitialState, Snapshot, SnapshotMeta } from '../raft/types.js';
 import { AppliedIndex, type AppliedPosition } from './applied.js';
 import { copyInWorker, quickCheckInWorker, StorageWorker } from './workers.js';
 import { crashPoint } from './crash.js';
 import { StorageError } from './errors.js';
-import { durableRename, removeIfPresent, syncDirectory } from './fsync.js';
+import { durableRename, mkdirDurably, removeIfPresent, syncDirectory } from './fsync.js';
 import { raftSchema } from './migrations/index.js';
 import { RaftStore, type Identity, type StoredSnapshot } from './raft-store.js';
 import { SnapshotFiles, type FileStream, type SnapshotReceiver } from './snapshot-files.js';
@@ -137,7 +137,7 @@ export class Storage {
 
   /** Opens (creating if needed) a data directory and finishes whatever a crash interrupted. */
   static open(dir: string, options: StorageOptions): Storage {
-    mkdirSync(dir, { recursive: true });
+    mkdirDurably(dir);
     const raft = new RaftStore(openDatabase(join(dir, 'raft.db'), raftSchema, { exclusive: true }), options.retainedEntries);
     let storage: Storage | null = null;
     try {
