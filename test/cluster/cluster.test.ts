@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it, type TestContext } from 'node:test';
-import { randomClientId, type ChatClient, type RequestId } from '../../main/cli/chat-client.js';
+import { ChatClient, randomClientId, type ChatClientOptions, type RequestId } from '../../main/cli/chat-client.js';
+import type { LocalGroup } from '../../main/cli/local-group.js';
+import { TlsGroup, type TlsMember } from '../../scripts/bench/tls-group.js';
+import { freePorts } from '../helpers/ports.js';
 import { PowerCutDisk, powerCutSeed, powerCutUnavailable, type CutReport, type PowerCutOptions } from '../helpers/power-cut.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait.js';
@@ -307,33 +310,53 @@ describe('a real five-peer group', () => {
   });
 });
 
-describe('power cuts (each peer on a FUSE disk that keeps only what was synced)', { skip: powerCutUnavailable() ?? false }, () => {
-  it('the leader loses power, then the whole group twice: every acknowledged message is back exactly once, and the login still works', bounded, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'quorum-power-cut-'));
-    const ids = ['peer1', 'peer2', 'peer3'];
-    const disks = new Map<string, PowerCutDisk>();
-    let cluster: TestCluster | null = null;
-    t.after(async () => {
-      await cluster?.group.stopAll('SIGKILL'); // before the unmounts: nothing may use a disk then
-      for (const disk of disks.values()) await disk.unmount();
-      await cluster?.destroy();
-      removeTestData(dir);
-    });
-    const mount = async (id: string, options: PowerCutOptions) => {
-      disks.set(id, await PowerCutDisk.mount(join(dir, `disk-${id}`), join(dir, id), options));
-    };
+/**
+ * Each peer's data directory (`<dir>/<id>`) on a power-cut disk of its own. The after hook runs
+ * `stopPeers` (nothing may use a disk when it goes), unmounts the disks and removes `dir`.
+ */
+function powerCutDisks(t: TestContext, dir: string, stopPeers: () => Promise<unknown>) {
+  const disks = new Map<string, PowerCutDisk>();
+  t.after(async () => {
+    await stopPeers();
+    for (const disk of disks.values()) await disk.unmount();
+    removeTestData(dir);
+  });
+  t.diagnostic(`power cuts with QUORUM_POWER_CUT_SEED=${powerCutSeed}`);
+  const mount = async (id: string, options: PowerCutOptions) => {
+    disks.set(id, await PowerCutDisk.mount(join(dir, `disk-${id}`), join(dir, id), options));
+  };
+  return {
+    mount,
     /** SIGKILL, then the power cut; the disks come back mounted with `next` for the next cut. */
-    const cut = async (group: TestCluster, victims: readonly string[], next: PowerCutOptions): Promise<CutReport[]> => {
+    cut: async (group: LocalGroup, victims: readonly string[], next: PowerCutOptions): Promise<CutReport[]> => {
       await Promise.all(victims.map((id) => group.kill(id)));
       const reports = await Promise.all(victims.map((id) => (disks.get(id) as PowerCutDisk).cut()));
       victims.forEach((id, i) => t.diagnostic(`${id}: power cut after ${reports[i]?.syncs} syncs; ` +
         `${reports[i]?.unsyncedPages} unsynced pages lost, ${reports[i]?.keptPages} kept`));
       await Promise.all(victims.map((id, i) => mount(id, { ...next, seed: powerCutSeed + i })));
       return reports;
-    };
+    },
+  };
+}
 
-    t.diagnostic(`power cuts with QUORUM_POWER_CUT_SEED=${powerCutSeed}`);
-    for (const id of ids) await mount(id, {});
+/** Every text of `client`'s conversation with `other`, page by page, as of `minIndex`. */
+async function conversation(client: ChatClient, other: string, minIndex: number): Promise<string[]> {
+  const texts: string[] = [];
+  for (let cursor = ''; ;) {
+    const page = await client.history(other, { limit: 500, cursor }, { minIndex });
+    texts.push(...page.messages.map((m) => m.text));
+    if (page.next === '') return texts;
+    cursor = page.next;
+  }
+}
+
+describe('power cuts (each peer on a FUSE disk that keeps only what was synced)', { skip: powerCutUnavailable() ?? false }, () => {
+  it('the leader loses power, then the whole group twice: every acknowledged message is back exactly once, and the login still works', bounded, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'quorum-power-cut-'));
+    const ids = ['peer1', 'peer2', 'peer3'];
+    let cluster: TestCluster | null = null;
+    const disks = powerCutDisks(t, dir, async () => cluster?.destroy());
+    for (const id of ids) await disks.mount(id, {});
     // Compactions every 150-300 entries: cuts land before, during and after them.
     cluster = await TestCluster.start({ size: 3, dir, snapshotEvery: 300 });
     await registerOn(cluster, { alice: 'peer1', bob: 'peer2' });
@@ -343,7 +366,7 @@ describe('power cuts (each peer on a FUSE disk that keeps only what was synced)'
 
     // The leader's power goes: the other two elect a leader and go on; it comes back behind them.
     const leader = (await cluster.leader()).id;
-    await cut(cluster, [leader], {});
+    await disks.cut(cluster.group, [leader], {});
     await cluster.leader({ notIn: [leader], timeoutMs: 20_000 });
     await cluster.restart(leader);
     await pump.waitAcked(pump.acked.length + 150, 60_000);
@@ -352,7 +375,7 @@ describe('power cuts (each peer on a FUSE disk that keeps only what was synced)'
     // unsynced write lost, then a random half of the unsynced pages kept, and so on.
     const wholeGroupCuts = Number(process.env.QUORUM_POWER_CUTS ?? 2);
     for (let i = 0; i < wholeGroupCuts; i++) {
-      const reports = await cut(cluster, ids, i % 2 === 0 ? { keepUnsynced: 0.5 } : {});
+      const reports = await disks.cut(cluster.group, ids, i % 2 === 0 ? { keepUnsynced: 0.5 } : {});
       assert.ok(reports.some((r) => r.unsyncedPages > 0), 'the cut lost unsynced writes (chat.db is not synced until a compaction)');
       await cluster.group.startAll();
       await cluster.leader({ timeoutMs: 30_000 });
@@ -361,18 +384,58 @@ describe('power cuts (each peer on a FUSE disk that keeps only what was synced)'
     await pump.stop();
 
     const { commitIndex } = await cluster.leader();
-    const expected = [...pump.acked].sort();
     for (const id of ids) {
-      const client = cluster.client(id, { credentials: { token } });
-      const texts: string[] = [];
-      for (let cursor = ''; ;) {
-        const page = await client.history('bob', { limit: 500, cursor }, { minIndex: commitIndex });
-        texts.push(...page.messages.map((m) => m.text));
-        if (page.next === '') break;
-        cursor = page.next;
-      }
-      assert.deepEqual(texts.sort(), expected, `alice's history through ${id}, with the token of before the cuts`);
+      const texts = await conversation(cluster.client(id, { credentials: { token } }), 'bob', commitIndex);
+      assert.deepEqual(texts.sort(), [...pump.acked].sort(), `alice's history through ${id}, with the token of before the cuts`);
     }
     assertReplicasAgree(await settleAndRead(cluster), pump.acked);
+  });
+
+  it('a LAN group (mutual TLS, joined by invite code) loses power as a whole: each peer comes back from --data alone, with every acknowledged message', bounded, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'quorum-power-cut-'));
+    const ports = await freePorts(6);
+    // Bound to loopback: no mDNS leaves the machine (a peer bound to one address announces only there).
+    const members: TlsMember[] = [0, 1, 2].map((i) => ({
+      id: `peer${i + 1}`, address: `127.0.0.1:${ports[2 * i] as number}`, listen: `127.0.0.1:${ports[2 * i] as number}`,
+      clientAddress: `127.0.0.1:${ports[2 * i + 1] as number}`, dataDir: join(dir, `peer${i + 1}`),
+    }));
+    const group = new TlsGroup(members, { logDir: dir, env: { ...process.env, QC_AUTOPILOT_STABILIZATION_MS: '500' } });
+    const clients: ChatClient[] = [];
+    const client = (m: TlsMember, options: ChatClientOptions = {}) => {
+      const c = new ChatClient(m.clientAddress, { deadlineMs: 10_000, ...options });
+      clients.push(c);
+      return c;
+    };
+    const disks = powerCutDisks(t, dir, async () => {
+      for (const c of clients) c.close();
+      await group.stopAll('SIGKILL');
+    });
+    for (const m of members) await disks.mount(m.id, {});
+    await group.found();
+    const founder = client(members[0] as TlsMember);
+    const voters = () => waitFor(async () => {
+      const status = await founder.status().catch(() => null);
+      return status !== null && status.members.filter((m) => m.role === 'voter').length === 3 && status.leader !== '' ? status : undefined;
+    }, 'a leader and three voters (autopilot promotes the joiners)', { timeoutMs: 60_000, intervalMs: 100 });
+    await voters();
+    await client(members[0] as TlsMember).register(rid(), 'alice', password);
+    await client(members[1] as TlsMember).register(rid(), 'bob', password);
+    const token = await login(client(members[2] as TlsMember), 'alice');
+    const pump = startPump(t, client(members[2] as TlsMember, { credentials: { token } }), { to: 'bob', clientId: 'lan-power-cut', inFlight: 16 });
+    await pump.waitAcked(150);
+
+    const reports = await disks.cut(group, members.map((m) => m.id), {});
+    assert.ok(reports.every((r) => r.unsyncedPages > 0), 'each peer lost unsynced writes');
+    for (const m of members) await group.start(m.id); // --data only: group.json, key, certificate, peer.json and members.json read back
+    await voters();
+    await pump.waitAcked(pump.acked.length + 100, 60_000);
+    await pump.stop();
+    const leaderId = (await voters()).leader;
+    const leader = members.find((m) => m.id === leaderId) as TlsMember;
+    const { commitIndex } = await client(leader).status(); // covers every acknowledged send
+    for (const m of members) {
+      const texts = await conversation(client(m, { credentials: { token } }), 'bob', commitIndex);
+      assert.deepEqual(texts.sort(), [...pump.acked].sort(), `alice's history through ${m.id}`);
+    }
   });
 });
