@@ -40,9 +40,9 @@ export class QuorumGroup implements BenchSystem {
     const profileDir = options.profileDir ?? null;
     const dir = mkdtempSync(join(tmpdir(), 'bench-quorum-'));
     const ports = await freePorts(2 * size);
-    // Peers bind every interface: a peer bound to 127.0.0.1 is still announced by mDNS at this
-    // host's LAN address (and the announcement replaces the address it joined with), where it
-    // does not listen. Traffic between local addresses stays on the loopback device anyway.
+    // Peers bind every interface, as people run them (with mDNS on the LAN interfaces; a peer
+    // bound to 127.0.0.1 would run none). Traffic between local addresses stays on the loopback
+    // device anyway.
     const members: TlsMember[] = Array.from({ length: size }, (_, i) => ({
       id: `peer${i + 1}`, address: `127.0.0.1:${ports[2 * i] as number}`, listen: `0.0.0.0:${ports[2 * i] as number}`, clientAddress: `127.0.0.1:${ports[2 * i + 1] as number}`,
       dataDir: join(dir, `peer${i + 1}`),

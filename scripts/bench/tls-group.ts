@@ -10,7 +10,7 @@ export interface TlsMember {
   readonly id: string;
   /** TLS address for peers (what a joiner dials: 127.0.0.1:port). */
   readonly address: string;
-  /** What it binds (see the note in quorum.ts on why not 127.0.0.1). */
+  /** What it binds (the bench: every interface, as people run it; a test: 127.0.0.1, no mDNS on the LAN). */
   readonly listen: string;
   /** Plaintext loopback address for clients. */
   readonly clientAddress: string;
