@@ -203,10 +203,12 @@ class PowerCutFs(pyfuse3.Operations):
     async def setattr(self, inode, attr, fields, fh, ctx):
         try:
             if fields.update_size:
+                old_size = self.stat_of(inode).st_size
                 if fh is not None and fh in self.open_files:
                     os.ftruncate(self.open_files[fh][0], attr.st_size)
                 else:
                     os.truncate(self.real(inode), attr.st_size)
+                self.mark_dirty(inode, min(old_size, attr.st_size), abs(old_size - attr.st_size))
             if fields.update_mode:
                 os.chmod(self.real(inode), stat.S_IMODE(attr.st_mode))
             if fields.update_atime or fields.update_mtime:
@@ -294,9 +296,13 @@ class PowerCutFs(pyfuse3.Operations):
     async def write(self, fh, off, buf):
         fd, ino = self.open_files[fh]
         written = os.pwrite(fd, buf, off)
-        pages = self.dirty.setdefault(ino, set())
-        pages.update(range(off // PAGE, (off + written - 1) // PAGE + 1))
+        self.mark_dirty(ino, off, written)
         return written
+
+    def mark_dirty(self, ino, off, length):
+        """Bytes [off, off + length) changed (written, or cut off or zeroed by a truncation)."""
+        if length > 0:
+            self.dirty.setdefault(ino, set()).update(range(off // PAGE, (off + length - 1) // PAGE + 1))
 
     async def fsync(self, fh, datasync):
         fd, ino = self.open_files[fh]
