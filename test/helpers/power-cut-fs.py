@@ -9,11 +9,12 @@ cut: each file's bytes as of its last fsync/fdatasync, and each directory's name
 fsync (POSIX promises no more: a new or renamed name survives a cut only once its directory was
 synced). What BACKING holds when the file system starts counts as synced.
 
-On SIGTERM (the test has SIGKILLed every process using the mount first) it unmounts and rewrites
-BACKING to that durable image: the power cut. With --keep-unsynced P, each 4 KiB page written
-since its file's last sync is kept with probability P (seeded: --seed), as a disk that wrote
-some of its cache back in any order would; P = 0 (the default) loses every unsynced write. It
-then prints one JSON line with what the cut dropped, and exits.
+On SIGTERM (the test has SIGKILLed every process using the mount first), or when its standard
+input closes (the test that started it is gone), it unmounts and rewrites BACKING to that
+durable image: the power cut. With --keep-unsynced P, each 4 KiB page written since its file's
+last sync is kept with probability P (seeded: --seed), as a disk that wrote some of its cache
+back in any order would; P = 0 (the default) loses every unsynced write. It then prints one
+JSON line with what the cut dropped, and exits.
 
 pyfuse3 (Debian's python3-pyfuse3, maintained by the libfuse project) serves the FUSE protocol.
 Only what the peer and SQLite use is implemented: files and directories, no links.
@@ -377,13 +378,22 @@ def parse(argv):
 
 
 async def serve():
-    """Serves until SIGTERM (or SIGINT)."""
+    """Serves until SIGTERM (or SIGINT), or until standard input closes: the test that started
+    it has gone, and no file system may outlive it."""
     async with trio.open_nursery() as nursery:
         nursery.start_soon(pyfuse3.main)
+        nursery.start_soon(until_stdin_closes, nursery.cancel_scope)
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async for _ in signals:
                 nursery.cancel_scope.cancel()
                 break
+
+
+async def until_stdin_closes(scope):
+    stdin = trio.lowlevel.FdStream(os.dup(0))
+    while await stdin.receive_some(4096):
+        pass
+    scope.cancel()
 
 
 def main():
