@@ -20,8 +20,16 @@ const fileName = 'members.json';
 export function readMemberBook(dataDir: string): MemberBook {
   const path = join(dataDir, fileName);
   if (!existsSync(path)) return { pins: {}, addresses: {} };
-  const parsed = bookSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success) throw new Error(`${path} is damaged: ${parsed.error.issues[0]?.message ?? 'invalid'}; remove it (members are found again)`);
+  const damaged = (problem: string, cause?: unknown) =>
+    new Error(`${path} is damaged: ${problem}; remove it (members are found again)`, { cause });
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw damaged(`not JSON (${(err as Error).message})`, err);
+  }
+  const parsed = bookSchema.safeParse(value);
+  if (!parsed.success) throw damaged(parsed.error.issues[0]?.message ?? 'invalid');
   return parsed.data;
 }
 
