@@ -1,9 +1,9 @@
 // The peer's own settings, kept in its data directory (peer.json) so that a restart needs only
 // `--data DIR`: its id, where it listens and the addresses of the other members.
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { mkdirDurably, writeFileDurably } from '../storage/fsync.js';
+import { readJsonFile } from './json-file.js';
 
 const configSchema = z.strictObject({
   version: z.literal(1),
@@ -20,17 +20,7 @@ export type PeerConfig = z.infer<typeof configSchema>;
 const fileName = 'peer.json';
 
 export function readPeerConfig(dataDir: string): PeerConfig | null {
-  const path = join(dataDir, fileName);
-  if (!existsSync(path)) return null;
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new Error(`${path} is not valid JSON (${(err as Error).message}); fix or remove it`, { cause: err });
-  }
-  const parsed = configSchema.safeParse(value);
-  if (!parsed.success) throw new Error(`${path} is not a peer configuration: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  return parsed.data;
+  return readJsonFile(join(dataDir, fileName), configSchema, 'is not a peer configuration', '; fix or remove it');
 }
 
 /** Writes peer.json atomically and durably (writeFileDurably), creating the data directory. */

@@ -8,6 +8,7 @@ import { fingerprintOf, groupAuthority, issueNodeCertificate, type NodeCertifica
 import { groupIdOf } from '../security/group-secret.js';
 import { peerTls, type PeerTls } from '../security/tls.js';
 import { mkdirDurably, writeFileDurably } from '../storage/fsync.js';
+import { readJsonFile } from './json-file.js';
 
 const groupSchema = z.strictObject({
   groupId: z.string().regex(/^[0-9a-f]{16}$/),
@@ -26,11 +27,9 @@ const certFile = 'node-cert.pem';
 
 export function readGroupConfig(dataDir: string): GroupConfig | null {
   const path = join(dataDir, groupFile);
-  if (!existsSync(path)) return null;
-  const parsed = groupSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success) throw new Error(`${path} is not a group file: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  if (groupIdOf(Buffer.from(parsed.data.secret, 'hex')) !== parsed.data.groupId) throw new Error(`${path}: group id does not match the secret`);
-  return parsed.data;
+  const group = readJsonFile(path, groupSchema, 'is not a group file', '');
+  if (group !== null && groupIdOf(Buffer.from(group.secret, 'hex')) !== group.groupId) throw new Error(`${path}: group id does not match the secret`);
+  return group;
 }
 
 /** The same group under the name its members announce (a joiner learns it from them). */
