@@ -197,6 +197,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** The deferred commit notices of a leader (see defaultCommitNoticeMs). */
   private readonly commitNotice: DeferredRun;
   private stopped = false;
+  /** Storage failed (fatal()): the peer is stopping, and handles no Ready any more. */
+  private failed = false;
   private soft: SoftState = { role: Role.Follower, leader: null, term: 0 };
 
   private constructor(opts: PeerOptions, storage: Storage, transport: Transport, node: RaftNode) {
@@ -283,15 +285,18 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   /**
-   * chat.db failed its integrity check or refused a batch, or the disk refused to sync the
-   * log: stop serving at once and end the process loudly (onFatal: an uncaught error), as a
+   * chat.db failed its integrity check or refused a batch, or the disk refused to write or sync
+   * the log (a full disk, EIO): stop serving at once and end the process loudly (onFatal: an uncaught error), as a
    * failure at open would. After a failed fsync the kernel may have dropped the unsynced pages,
    * so going on could lose acknowledged entries; a restart reads back what is really on disk.
    */
   private fatal(err: Error): void {
-    if (this.stopped) return;
+    if (this.stopped || this.failed) return;
+    this.failed = true; // no Ready is handled from here on, so nothing more is sent
     this.log.error({ err: err.message }, 'storage failed: stopping');
-    void this.stop(0).finally(() => this.onFatal(err));
+    void this.stop(0)
+      .catch((stopErr: unknown) => this.log.error({ err: (stopErr as Error).message }, 'stopping after the storage failure failed too'))
+      .finally(() => this.onFatal(err));
   }
 
   get port(): number {
@@ -603,13 +608,18 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   private processReady(): void {
     this.scheduled = false;
-    if (this.stopped) return;
+    if (this.stopped || this.failed) return;
     if (this.syncing !== null) {
       this.applyWhileSyncing();
       return;
     }
     this.proposeBatch();
-    while (this.syncing === null && this.node.hasReady()) this.handle(this.node.ready());
+    try {
+      while (this.syncing === null && this.node.hasReady()) this.handle(this.node.ready());
+    } catch (err) {
+      this.fatal(err as Error); // a write the disk refused: nothing that depends on it has left
+      return;
+    }
     if (this.node.commitNoticePending()) this.commitNotice.postpone(1);
   }
 
@@ -636,8 +646,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private handle(rd: Ready): void {
     if (rd.snapshot !== null) this.installSnapshot(rd);
     // Before the write, even: nothing that leaves early depends on it (early-send.ts), and a
-    // failed write throws out of the Ready loop, ending the process before anything else is
-    // sent, as a crash would.
+    // failed write throws out of handle() before anything else is sent; processReady() then
+    // stops the peer (fatal), as a crash would.
     const order = splitBeforeSync(rd, this.soft.role);
     this.transport.send(order.now);
     const durable = this.storage.write(rd.hardState, rd.entries);

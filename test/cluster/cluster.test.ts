@@ -327,6 +327,7 @@ function powerCutDisks(t: TestContext, dir: string, stopPeers: () => Promise<unk
   };
   return {
     mount,
+    freeSpace: (id: string) => (disks.get(id) as PowerCutDisk).freeSpace(),
     /** SIGKILL, then the power cut; the disks come back mounted with `next` for the next cut. */
     cut: async (group: LocalGroup, victims: readonly string[], next: PowerCutOptions): Promise<CutReport[]> => {
       await Promise.all(victims.map((id) => group.kill(id)));
@@ -350,7 +351,7 @@ async function conversation(client: ChatClient, other: string, minIndex: number)
   }
 }
 
-describe('power cuts (each peer on a FUSE disk that keeps only what was synced)', { skip: powerCutUnavailable() ?? false }, () => {
+describe('disks that fail: power cuts and a full disk (each peer on a FUSE disk that keeps only what was synced)', { skip: powerCutUnavailable() ?? false }, () => {
   it('the leader loses power, then the whole group twice: every acknowledged message is back exactly once, and the login still works', bounded, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'quorum-power-cut-'));
     const ids = ['peer1', 'peer2', 'peer3'];
@@ -388,6 +389,32 @@ describe('power cuts (each peer on a FUSE disk that keeps only what was synced)'
       const texts = await conversation(cluster.client(id, { credentials: { token } }), 'bob', commitIndex);
       assert.deepEqual(texts.sort(), [...pump.acked].sort(), `alice's history through ${id}, with the token of before the cuts`);
     }
+    assertReplicasAgree(await settleAndRead(cluster), pump.acked);
+  });
+
+  it('a follower whose disk fills up stops with a clear error and loses nothing; with room again it catches up', bounded, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'quorum-disk-full-'));
+    const ids = ['peer1', 'peer2', 'peer3'];
+    let cluster: TestCluster | null = null;
+    const disks = powerCutDisks(t, dir, async () => cluster?.destroy());
+    // peer3's disk holds 3 MB: its WALs alone outgrow that within a few hundred writes.
+    for (const id of ids) await disks.mount(id, id === 'peer3' ? { capacity: 3 << 20 } : {});
+    cluster = await TestCluster.start({ size: 3, dir });
+    const group = cluster;
+    await registerOn(cluster, { alice: 'peer1', bob: 'peer2' });
+    const via = (await cluster.leader()).id === 'peer1' ? 'peer2' : 'peer1';
+    const token = await login(cluster.client(via), 'alice');
+    const pump = startPump(t, cluster.client(via, { credentials: { token } }), { to: 'bob', clientId: 'disk-full', inFlight: 16 });
+    await waitFor(() => !group.group.isRunning('peer3'), 'peer3 to stop on its full disk', { timeoutMs: 120_000, intervalMs: 50 });
+    assert.match(cluster.log('peer3'), /"err":"database or disk is full","msg":"storage failed: stopping"/,
+      `peer3 says why it stopped:\n${cluster.logTail('peer3')}`);
+
+    const ackedWhileFull = pump.acked.length;
+    await pump.waitAcked(ackedWhileFull + 150, 60_000); // two of three go on
+    await disks.freeSpace('peer3');
+    await cluster.restart('peer3');
+    await pump.waitAcked(pump.acked.length + 100, 60_000);
+    await pump.stop();
     assertReplicasAgree(await settleAndRead(cluster), pump.acked);
   });
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A FUSE file system that remembers only what was synced, for power-cut tests.
 
-    power-cut-fs.py BACKING MOUNTPOINT [--keep-unsynced P] [--seed N]
+    power-cut-fs.py BACKING MOUNTPOINT [--keep-unsynced P] [--seed N] [--capacity BYTES]
 
 Everything done under MOUNTPOINT is passed through to the directory BACKING at once. Beside it
 the file system keeps, in memory, what a disk without a battery would still hold after a power
@@ -15,6 +15,9 @@ durable image: the power cut. With --keep-unsynced P, each 4 KiB page written si
 last sync is kept with probability P (seeded: --seed), as a disk that wrote some of its cache
 back in any order would; P = 0 (the default) loses every unsynced write. It then prints one
 JSON line with what the cut dropped, and exits.
+
+With --capacity BYTES the disk is that small: a write or truncation that would take the files
+under it past BYTES fails with ENOSPC. SIGUSR1 frees the space (the capacity is lifted).
 
 pyfuse3 (Debian's python3-pyfuse3, maintained by the libfuse project) serves the FUSE protocol.
 Only what the peer and SQLite use is implemented: files and directories, no links.
@@ -35,9 +38,10 @@ PAGE = 4096
 
 
 class PowerCutFs(pyfuse3.Operations):
-    def __init__(self, backing):
+    def __init__(self, backing, capacity=0):
         super().__init__()
         self.backing = backing
+        self.capacity = capacity  # bytes; 0: unlimited
         self.next_ino = pyfuse3.ROOT_INODE + 1
         # FUSE inode numbers are ours and never reused, so a backing inode number that the
         # backing file system reuses after an unlink cannot be mistaken for the old file.
@@ -205,6 +209,7 @@ class PowerCutFs(pyfuse3.Operations):
         try:
             if fields.update_size:
                 old_size = self.stat_of(inode).st_size
+                self.check_room(old_size, attr.st_size)
                 if fh is not None and fh in self.open_files:
                     os.ftruncate(self.open_files[fh][0], attr.st_size)
                 else:
@@ -294,8 +299,24 @@ class PowerCutFs(pyfuse3.Operations):
     async def read(self, fh, off, size):
         return os.pread(self.open_files[fh][0], size, off)
 
+    def check_room(self, size, new_size):
+        """ENOSPC when a file growing from `size` to `new_size` bytes would overfill the disk."""
+        if self.capacity and new_size > size and self.used() + new_size - size > self.capacity:
+            raise pyfuse3.FUSEError(errno.ENOSPC)
+
+    def used(self):
+        total = 0
+        for root, _, files in os.walk(self.backing):
+            for name in files:
+                try:
+                    total += os.lstat(os.path.join(root, name)).st_size
+                except FileNotFoundError:
+                    pass
+        return total
+
     async def write(self, fh, off, buf):
         fd, ino = self.open_files[fh]
+        self.check_room(os.fstat(fd).st_size, off + len(buf))
         written = os.pwrite(fd, buf, off)
         self.mark_dirty(ino, off, written)
         return written
@@ -358,12 +379,15 @@ def backing_flags(flags):
 
 
 def parse(argv):
-    args = {'keep': 0.0, 'seed': 1}
+    args = {'keep': 0.0, 'seed': 1, 'capacity': 0}
     rest = []
     i = 0
     while i < len(argv):
         if argv[i] == '--keep-unsynced':
             args['keep'] = float(argv[i + 1])
+            i += 2
+        elif argv[i] == '--capacity':
+            args['capacity'] = int(argv[i + 1])
             i += 2
         elif argv[i] == '--seed':
             args['seed'] = int(argv[i + 1])
@@ -372,19 +396,23 @@ def parse(argv):
             rest.append(argv[i])
             i += 1
     if len(rest) != 2 or not 0 <= args['keep'] <= 1:
-        sys.exit('usage: power-cut-fs.py BACKING MOUNTPOINT [--keep-unsynced P (0..1)] [--seed N]')
+        sys.exit('usage: power-cut-fs.py BACKING MOUNTPOINT [--keep-unsynced P (0..1)] [--seed N] [--capacity BYTES]')
     args['backing'], args['mountpoint'] = (os.path.abspath(p) for p in rest)
     return args
 
 
-async def serve():
+async def serve(fs):
     """Serves until SIGTERM (or SIGINT), or until standard input closes: the test that started
-    it has gone, and no file system may outlive it."""
+    it has gone, and no file system may outlive it. SIGUSR1 frees the space."""
     async with trio.open_nursery() as nursery:
         nursery.start_soon(pyfuse3.main)
         nursery.start_soon(until_stdin_closes, nursery.cancel_scope)
-        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for _ in signals:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGUSR1) as signals:
+            async for signum in signals:
+                if signum == signal.SIGUSR1:
+                    fs.capacity = 0
+                    print(json.dumps({'freed': True}), flush=True)
+                    continue
                 nursery.cancel_scope.cancel()
                 break
 
@@ -398,11 +426,11 @@ async def until_stdin_closes(scope):
 
 def main():
     args = parse(sys.argv[1:])
-    fs = PowerCutFs(args['backing'])
+    fs = PowerCutFs(args['backing'], args['capacity'])
     pyfuse3.init(fs, args['mountpoint'], {'fsname=power-cut-fs', 'default_permissions'})
     print(json.dumps({'mounted': args['mountpoint']}), flush=True)
     try:
-        trio.run(serve)
+        trio.run(serve, fs)
     finally:
         pyfuse3.close(unmount=True)
     dropped = fs.cut(args['keep'], random.Random(args['seed']))

@@ -1,5 +1,6 @@
-// A disk that can lose its power: a FUSE file system (power-cut-fs.py) mounted over a directory,
-// which passes everything through to a backing directory and remembers only what was synced.
+// A disk that can lose its power, or fill up: a FUSE file system (power-cut-fs.py) mounted over a
+// directory, which passes everything through to a backing directory and remembers only what was
+// synced.
 // cut() rewrites the backing directory to what a real disk would still hold after a power cut
 // (every write since the file's last fsync lost, every name since its directory's last fsync
 // lost, or with `keepUnsynced` a random share of the unsynced pages kept), and unmounts.
@@ -42,6 +43,8 @@ export interface PowerCutOptions {
   readonly keepUnsynced?: number;
   /** Which pages survive (default: powerCutSeed). */
   readonly seed?: number;
+  /** A disk this small (bytes): what would overfill it fails with ENOSPC until freeSpace(). */
+  readonly capacity?: number;
 }
 
 /**
@@ -56,7 +59,8 @@ export class PowerCutDisk {
   /** Mounts over `mountpoint` (created if missing); what `backing` holds now counts as synced. */
   static async mount(backing: string, mountpoint: string, options: PowerCutOptions = {}): Promise<PowerCutDisk> {
     for (const dir of [backing, mountpoint]) mkdirSync(dir, { recursive: true });
-    const args = [script, backing, mountpoint, '--keep-unsynced', String(options.keepUnsynced ?? 0), '--seed', String(options.seed ?? powerCutSeed)];
+    const args = [script, backing, mountpoint, '--keep-unsynced', String(options.keepUnsynced ?? 0),
+      '--seed', String(options.seed ?? powerCutSeed), '--capacity', String(options.capacity ?? 0)];
     const fs = JsonChild.spawn(python, args);
     try {
       await fs.next((line) => line.mounted !== undefined, 'the file system to mount');
@@ -75,6 +79,13 @@ export class PowerCutDisk {
     const exit = await this.fs.exit();
     if (exit.code !== 0) throw new Error(`power-cut-fs exited with ${exit.signal ?? exit.code}: ${this.fs.errorOutput}`);
     return report as unknown as CutReport;
+  }
+
+  /** Lifts the capacity: the disk has room again. */
+  async freeSpace(): Promise<void> {
+    const from = this.fs.lines.length;
+    this.fs.signal('SIGUSR1');
+    await this.fs.next((line) => line.freed === true, 'the space to be freed', { from });
   }
 
   /** Stops the file system if it still runs and removes its mount (for after hooks). */
