@@ -286,9 +286,10 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /**
    * chat.db failed its integrity check or refused a batch, or the disk refused to write or sync
-   * the log (a full disk, EIO): stop serving at once and end the process loudly (onFatal: an uncaught error), as a
-   * failure at open would. After a failed fsync the kernel may have dropped the unsynced pages,
-   * so going on could lose acknowledged entries; a restart reads back what is really on disk.
+   * the log (a full disk, EIO): stop serving at once and end the process loudly (onFatal: an
+   * uncaught error), as a failure at open would. After a failed fsync the kernel may have
+   * dropped the unsynced pages, so going on could lose acknowledged entries; a restart reads
+   * back what is really on disk.
    */
   private fatal(err: Error): void {
     if (this.stopped || this.failed) return;
