@@ -7,7 +7,7 @@ import type { PeerConfig } from '../peer/config.js';
 import type { GroupConfig } from '../peer/group-files.js';
 import { SetupError, writeGroupFiles } from '../host/peer-setup.js';
 import { createGroupSecret, decodeInviteCode, encodeInviteCode, InviteCodeError } from '../security/group-secret.js';
-import { CliError } from './output.js';
+import { CliError, exitOnFatal } from './output.js';
 import { stopOnSignal } from './signals.js';
 
 export interface GroupFlags {
@@ -75,6 +75,7 @@ export async function runGroupPeer(flags: GroupFlags, config: PeerConfig, group:
     snapshotEvery: flags.snapshotEvery, retainedEntries: flags.retainLog, replayEntryBytes: flags.replayEntryBytes, logger: log,
     autopilot: { stabilizationMs: flags.autopilotStabilizationMs, deadAfterMs: flags.autopilotDeadMs },
     discovery: flags.mdnsRequeryMs === undefined ? undefined : { requeryMs: flags.mdnsRequeryMs },
+    onFatal: exitOnFatal(log),
   });
   for (const address of server.addresses) process.stdout.write(`listening on ${address}\n`);
   process.stdout.write(`clients on 127.0.0.1:${server.peer.clientPort}\n`);

@@ -2,7 +2,21 @@
 // short human form. Failures are one line on standard error and a non-zero exit code
 // (logs also go to standard error, so standard output stays parseable).
 import { InvalidArgumentError } from 'commander';
+import type { Logger } from '../log/logger.js';
 import { splitHostPort } from '../transport/listener.js';
+
+/**
+ * What a peer run from the command line does when its storage fails (a full disk, an I/O
+ * error): one line on standard error and exit code 1, the log having said the rest, instead of
+ * the peer's default, an uncaught error and its stack.
+ */
+export function exitOnFatal(log: Logger): (err: Error) => void {
+  return (err) => {
+    log.flush();
+    process.stderr.write(`quorum-chat: the peer stopped: ${err.message}\n`);
+    process.exit(1);
+  };
+}
 
 /** An error whose message is already the one line a person should read. */
 export class CliError extends Error {

@@ -8,7 +8,7 @@ import { parsePeerList, readPeerConfig, writePeerConfig, type PeerConfig } from 
 import { readGroupConfig } from '../peer/group-files.js';
 import { boundAddress } from '../peer/lan.js';
 import { createGroupConfig, envInt, isGroupStart, runGroupPeer, type GroupFlags } from './group-peer.js';
-import { CliError, listenAddress, portNumber, positiveInt, wholeNumber } from './output.js';
+import { CliError, exitOnFatal, listenAddress, portNumber, positiveInt, wholeNumber } from './output.js';
 import { stopOnSignal } from './signals.js';
 import { runUiPeer, type UiFlags } from './ui-peer.js';
 
@@ -101,6 +101,7 @@ async function runPeer(flags: PeerFlags): Promise<void> {
   const server = await startPeerServer({
     dataDir: flags.data, id: config.id, listen: config.listen,
     peers: new Map(Object.entries(config.peers)), snapshotEvery: flags.snapshotEvery, retainedEntries: flags.retainLog, replayEntryBytes: flags.replayEntryBytes, logger: log,
+    onFatal: exitOnFatal(log),
   });
   const listening = boundAddress(config.listen, server.port);
   process.stdout.write(`listening on ${listening}\n`);

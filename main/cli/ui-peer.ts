@@ -9,6 +9,7 @@ import type { StartedPeer } from '../host/peer-setup.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { readPeerConfig } from '../peer/config.js';
 import { isGroupStart } from './group-peer.js';
+import { exitOnFatal } from './output.js';
 import { resolvePeerConfig, type PeerFlags } from './peer-command.js';
 import { stopOnSignal } from './signals.js';
 
@@ -29,6 +30,7 @@ export async function runUiPeer(flags: PeerFlags & UiFlags): Promise<void> {
     snapshotEvery: flags.snapshotEvery, retainedEntries: flags.retainLog, replayEntryBytes: flags.replayEntryBytes,
     autopilot: { stabilizationMs: flags.autopilotStabilizationMs, deadAfterMs: flags.autopilotDeadMs },
     discovery: flags.mdnsRequeryMs === undefined ? undefined : { requeryMs: flags.mdnsRequeryMs },
+    onFatal: exitOnFatal(log),
   });
   let ui: Awaited<ReturnType<typeof startUiServer>>;
   try {

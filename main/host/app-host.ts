@@ -13,7 +13,7 @@ import { readGroupConfig, unnamedGroup, type GroupConfig } from '../peer/group-f
 import { createGroupSecret, decodeInviteCode, encodeInviteCode, InviteCodeError } from '../security/group-secret.js';
 import { removePeerFiles, SetupError, startConfiguredPeer, writeGroupFiles, type StartOptions, type StartedPeer } from './peer-setup.js';
 
-export interface AppHostOptions extends Pick<StartOptions, 'snapshotEvery' | 'retainedEntries' | 'replayEntryBytes' | 'autopilot' | 'discovery' | 'scrypt' | 'timing'> {
+export interface AppHostOptions extends Pick<StartOptions, 'snapshotEvery' | 'retainedEntries' | 'replayEntryBytes' | 'autopilot' | 'discovery' | 'scrypt' | 'timing' | 'onFatal'> {
   readonly dataDir: string;
   readonly logger?: Logger;
   /** Node id of a group this app founds or joins (default: `n-` + 8 random hex characters). */

@@ -81,6 +81,8 @@ export interface StartOptions {
   /** Tests: cheap password hashing and fast elections. */
   readonly scrypt?: ScryptParams;
   readonly timing?: PeerTiming;
+  /** The peer's storage failed (PeerOptions.onFatal; default: an uncaught error). */
+  readonly onFatal?: (err: Error) => void;
 }
 
 export interface StartedPeer {
@@ -95,7 +97,7 @@ export interface StartedPeer {
 export async function startConfiguredPeer(o: StartOptions): Promise<StartedPeer> {
   const common = {
     dataDir: o.dataDir, id: o.config.id, listen: o.config.listen, snapshotEvery: o.snapshotEvery, retainedEntries: o.retainedEntries,
-    replayEntryBytes: o.replayEntryBytes, logger: o.logger, scrypt: o.scrypt, timing: o.timing,
+    replayEntryBytes: o.replayEntryBytes, logger: o.logger, scrypt: o.scrypt, timing: o.timing, onFatal: o.onFatal,
   };
   if (o.group === null) {
     const server = await startPeerServer({ ...common, peers: new Map(Object.entries(o.config.peers)) });

@@ -406,8 +406,10 @@ describe('disks that fail: power cuts and a full disk (each peer on a FUSE disk 
     const token = await login(cluster.client(via), 'alice');
     const pump = startPump(t, cluster.client(via, { credentials: { token } }), { to: 'bob', clientId: 'disk-full', inFlight: 16 });
     await waitFor(() => !group.group.isRunning('peer3'), 'peer3 to stop on its full disk', { timeoutMs: 120_000, intervalMs: 50 });
-    assert.match(cluster.log('peer3'), /"err":"database or disk is full","msg":"storage failed: stopping"/,
-      `peer3 says why it stopped:\n${cluster.logTail('peer3')}`);
+    const log = cluster.log('peer3');
+    assert.match(log, /"err":"database or disk is full","msg":"storage failed: stopping"/, `peer3 logs why it stopped:\n${cluster.logTail('peer3')}`);
+    assert.match(log, /^quorum-chat: the peer stopped: database or disk is full$/m, 'and says it in one line');
+    assert.doesNotMatch(log, /^\s+at /m, 'no stack trace');
 
     const ackedWhileFull = pump.acked.length;
     await pump.waitAcked(ackedWhileFull + 150, 60_000); // two of three go on
