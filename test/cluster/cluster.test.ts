@@ -311,10 +311,11 @@ describe('a real five-peer group', () => {
 });
 
 /**
- * Each peer's data directory (`<dir>/<id>`) on a power-cut disk of its own. The after hook runs
- * `stopPeers` (nothing may use a disk when it goes), unmounts the disks and removes `dir`.
+ * Each peer's data directory (`<dir>/<id>`) on a disk of its own that can lose its power or fill
+ * up. The after hook runs `stopPeers` (nothing may use a disk when it goes), unmounts the disks
+ * and removes `dir`.
  */
-function powerCutDisks(t: TestContext, dir: string, stopPeers: () => Promise<unknown>) {
+function failingDisks(t: TestContext, dir: string, stopPeers: () => Promise<unknown>) {
   const disks = new Map<string, PowerCutDisk>();
   t.after(async () => {
     await stopPeers();
@@ -356,7 +357,7 @@ describe('disks that fail: power cuts and a full disk (each peer on a FUSE disk 
     const dir = mkdtempSync(join(tmpdir(), 'quorum-power-cut-'));
     const ids = ['peer1', 'peer2', 'peer3'];
     let cluster: TestCluster | null = null;
-    const disks = powerCutDisks(t, dir, async () => cluster?.destroy());
+    const disks = failingDisks(t, dir, async () => cluster?.destroy());
     for (const id of ids) await disks.mount(id, {});
     // Compactions every 150-300 entries: cuts land before, during and after them.
     cluster = await TestCluster.start({ size: 3, dir, snapshotEvery: 300 });
@@ -396,7 +397,7 @@ describe('disks that fail: power cuts and a full disk (each peer on a FUSE disk 
     const dir = mkdtempSync(join(tmpdir(), 'quorum-disk-full-'));
     const ids = ['peer1', 'peer2', 'peer3'];
     let cluster: TestCluster | null = null;
-    const disks = powerCutDisks(t, dir, async () => cluster?.destroy());
+    const disks = failingDisks(t, dir, async () => cluster?.destroy());
     // peer3's disk holds 3 MB: its WALs alone outgrow that within a few hundred writes.
     for (const id of ids) await disks.mount(id, id === 'peer3' ? { capacity: 3 << 20 } : {});
     cluster = await TestCluster.start({ size: 3, dir });
@@ -435,7 +436,7 @@ describe('disks that fail: power cuts and a full disk (each peer on a FUSE disk 
       clients.push(c);
       return c;
     };
-    const disks = powerCutDisks(t, dir, async () => {
+    const disks = failingDisks(t, dir, async () => {
       for (const c of clients) c.close();
       await group.stopAll('SIGKILL');
     });
