@@ -80,11 +80,12 @@ export class LocalGroup {
   /**
    * Starts one peer and resolves once it serves ("listening on"). A restart passes only
    * --data: the peer reads everything else from its peer.json, as a person restarting it would.
+   * `env` adds to the group's environment for this start only (a test's crash point).
    */
-  start(id: string): Promise<void> {
+  start(id: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
     if (this.running.has(id)) return Promise.reject(new Error(`${id} is already running`));
     const m = this.member(id);
-    const child = this.spawn(id, this.args(m));
+    const child = this.spawn(id, this.args(m), env);
     const exited = new Promise<PeerExit>((resolve) => child.once('exit', (code, signal) => {
       this.running.delete(id);
       this.options.onExit?.(id, code, signal);
@@ -143,11 +144,11 @@ export class LocalGroup {
    * Its own process group, so that a Ctrl-C in the terminal reaches only the parent, which then
    * stops each child once (a peer takes a second signal as "exit now, skip the handover").
    */
-  private spawn(id: string, args: readonly string[]): ChildProcess {
+  private spawn(id: string, args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
     const logFd = this.options.logDir === undefined ? null : openSync(join(this.options.logDir, `${id}.log`), 'a');
     try {
       return spawn(process.execPath, [bin, ...args], {
-        stdio: ['ignore', 'pipe', logFd ?? 'inherit', 'ipc'], detached: true, env: this.options.env ?? process.env,
+        stdio: ['ignore', 'pipe', logFd ?? 'inherit', 'ipc'], detached: true, env: { ...(this.options.env ?? process.env), ...env },
       });
     } finally {
       if (logFd !== null) closeSync(logFd);

@@ -421,6 +421,30 @@ describe('disks that fail: power cuts and a full disk (each peer on a FUSE disk 
     assertReplicasAgree(await settleAndRead(cluster), pump.acked);
   });
 
+  it('a follower that loses power in the middle of installing a snapshot finishes the install at its restart', bounded, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'quorum-power-cut-'));
+    const ids = ['peer1', 'peer2', 'peer3'];
+    let cluster: TestCluster | null = null;
+    const disks = failingDisks(t, dir, async () => cluster?.destroy());
+    for (const id of ids) await disks.mount(id, {});
+    cluster = await TestCluster.start({ size: 3, dir, snapshotEvery: 300 });
+    const group = cluster;
+    await registerOn(cluster, { alice: 'peer1', bob: 'peer2' });
+    const leader = (await cluster.leader()).id;
+    const lagging = ids.find((id) => id !== leader) as string;
+    await cluster.kill(lagging);
+    const token = await login(cluster.client(leader), 'alice');
+    // 3,000 behind on a small store: a copy of chat.db costs it less than the entries.
+    const pump = startPump(t, cluster.client(leader, { credentials: { token } }), { to: 'bob', clientId: 'install-cut', inFlight: 32, total: 3_000 });
+    await pump.finished();
+
+    await cluster.restart(lagging, { QUORUM_CHAT_CRASH_AT: 'snapshot-install:recorded' });
+    await waitFor(() => !group.group.isRunning(lagging), `${lagging} to die at snapshot-install:recorded`, { timeoutMs: 60_000, intervalMs: 50 });
+    await disks.cut(cluster.group, [lagging], {}); // the copy is recorded in raft.db, chat.db not yet replaced
+    await cluster.restart(lagging);
+    assertReplicasAgree(await settleAndRead(cluster), pump.acked);
+  });
+
   it('a LAN group (mutual TLS, joined by invite code) loses power as a whole: each peer comes back from --data alone, with every acknowledged message', bounded, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'quorum-power-cut-'));
     const ports = await freePorts(6);

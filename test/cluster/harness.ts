@@ -115,8 +115,9 @@ export class TestCluster {
     await this.group.kill(id, 'SIGKILL');
   }
 
-  restart(id: string): Promise<void> {
-    return this.group.start(id);
+  /** Starts a stopped peer again from its data directory; `env` for this start only. */
+  restart(id: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
+    return this.group.start(id, env);
   }
 
   /**
