@@ -352,16 +352,21 @@ async function conversation(client: ChatClient, other: string, minIndex: number)
   }
 }
 
+/** Three peers, each on a failing disk (mounted with `disk(id)`), alice and bob registered. */
+async function groupOnFailingDisks(t: TestContext, options: { snapshotEvery?: number; disk?: (id: string) => PowerCutOptions } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'quorum-failing-disks-'));
+  let cluster: TestCluster | null = null;
+  const disks = failingDisks(t, dir, async () => cluster?.destroy());
+  for (const id of ['peer1', 'peer2', 'peer3']) await disks.mount(id, options.disk?.(id) ?? {});
+  cluster = await TestCluster.start({ size: 3, dir, snapshotEvery: options.snapshotEvery });
+  await registerOn(cluster, { alice: 'peer1', bob: 'peer2' });
+  return { cluster, disks, ids: cluster.ids };
+}
+
 describe('disks that fail: power cuts and a full disk (each peer on a FUSE disk that keeps only what was synced)', { skip: powerCutUnavailable() ?? false }, () => {
   it('the leader loses power, then the whole group twice: every acknowledged message is back exactly once, and the login still works', bounded, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'quorum-power-cut-'));
-    const ids = ['peer1', 'peer2', 'peer3'];
-    let cluster: TestCluster | null = null;
-    const disks = failingDisks(t, dir, async () => cluster?.destroy());
-    for (const id of ids) await disks.mount(id, {});
     // Compactions every 150-300 entries: cuts land before, during and after them.
-    cluster = await TestCluster.start({ size: 3, dir, snapshotEvery: 300 });
-    await registerOn(cluster, { alice: 'peer1', bob: 'peer2' });
+    const { cluster, disks, ids } = await groupOnFailingDisks(t, { snapshotEvery: 300 });
     const token = await login(cluster.client('peer3'), 'alice');
     const pump = startPump(t, cluster.client('peer3', { credentials: { token } }), { to: 'bob', clientId: 'power-cut', inFlight: 16 });
     await pump.waitAcked(200);
@@ -394,19 +399,12 @@ describe('disks that fail: power cuts and a full disk (each peer on a FUSE disk 
   });
 
   it('a follower whose disk fills up stops with a clear error and loses nothing; with room again it catches up', bounded, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'quorum-disk-full-'));
-    const ids = ['peer1', 'peer2', 'peer3'];
-    let cluster: TestCluster | null = null;
-    const disks = failingDisks(t, dir, async () => cluster?.destroy());
     // peer3's disk holds 3 MB: its WALs alone outgrow that within a few hundred writes.
-    for (const id of ids) await disks.mount(id, id === 'peer3' ? { capacity: 3 << 20 } : {});
-    cluster = await TestCluster.start({ size: 3, dir });
-    const group = cluster;
-    await registerOn(cluster, { alice: 'peer1', bob: 'peer2' });
+    const { cluster, disks } = await groupOnFailingDisks(t, { disk: (id) => (id === 'peer3' ? { capacity: 3 << 20 } : {}) });
     const via = (await cluster.leader()).id === 'peer1' ? 'peer2' : 'peer1';
     const token = await login(cluster.client(via), 'alice');
     const pump = startPump(t, cluster.client(via, { credentials: { token } }), { to: 'bob', clientId: 'disk-full', inFlight: 16 });
-    await waitFor(() => !group.group.isRunning('peer3'), 'peer3 to stop on its full disk', { timeoutMs: 120_000, intervalMs: 50 });
+    await waitFor(() => !cluster.group.isRunning('peer3'), 'peer3 to stop on its full disk', { timeoutMs: 120_000, intervalMs: 50 });
     const log = cluster.log('peer3');
     assert.match(log, /"err":"database or disk is full","msg":"storage failed: stopping"/, `peer3 logs why it stopped:\n${cluster.logTail('peer3')}`);
     assert.match(log, /^quorum-chat: the peer stopped: database or disk is full$/m, 'and says it in one line');
@@ -422,14 +420,7 @@ describe('disks that fail: power cuts and a full disk (each peer on a FUSE disk 
   });
 
   it('a follower that loses power in the middle of installing a snapshot finishes the install at its restart', bounded, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'quorum-power-cut-'));
-    const ids = ['peer1', 'peer2', 'peer3'];
-    let cluster: TestCluster | null = null;
-    const disks = failingDisks(t, dir, async () => cluster?.destroy());
-    for (const id of ids) await disks.mount(id, {});
-    cluster = await TestCluster.start({ size: 3, dir, snapshotEvery: 300 });
-    const group = cluster;
-    await registerOn(cluster, { alice: 'peer1', bob: 'peer2' });
+    const { cluster, disks, ids } = await groupOnFailingDisks(t, { snapshotEvery: 300 });
     const leader = (await cluster.leader()).id;
     const lagging = ids.find((id) => id !== leader) as string;
     await cluster.kill(lagging);
@@ -439,7 +430,7 @@ describe('disks that fail: power cuts and a full disk (each peer on a FUSE disk 
     await pump.finished();
 
     await cluster.restart(lagging, { QUORUM_CHAT_CRASH_AT: 'snapshot-install:recorded' });
-    await waitFor(() => !group.group.isRunning(lagging), `${lagging} to die at snapshot-install:recorded`, { timeoutMs: 60_000, intervalMs: 50 });
+    await waitFor(() => !cluster.group.isRunning(lagging), `${lagging} to die at snapshot-install:recorded`, { timeoutMs: 60_000, intervalMs: 50 });
     await disks.cut(cluster.group, [lagging], {}); // the copy is recorded in raft.db, chat.db not yet replaced
     await cluster.restart(lagging);
     assertReplicasAgree(await settleAndRead(cluster), pump.acked);
