@@ -777,7 +777,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private applyQueued(): void {
     const entries = this.applyQueue;
     this.dropApplyQueue();
-    if (entries.length === 0) return;
+    // After a storage failure nothing more is applied: the restart applies from what is on disk.
+    if (entries.length === 0 || this.failed) return;
     try {
       this.applyNow(entries);
     } catch (err) {

@@ -92,6 +92,8 @@ export class Storage {
   /** Bumped whenever the state database is replaced: a copy of the old one is then stale. */
   private generation = 0;
   private closed = false;
+  /** Set once SQLite rolled back the open apply transaction by itself (loseState). */
+  private stateLost: StorageError | null = null;
   private applied: AppliedIndex;
   private readonly statePath: string;
   private readonly snapshotEvery: number;
@@ -238,13 +240,44 @@ export class Storage {
    * (the same argument as for synchronous=NORMAL, docs/storage.md).
    */
   applyInOpenTransaction<T>(apply: () => T): T {
+    this.checkStateKept();
     if (!this.state.inTransaction) this.state.exec('BEGIN IMMEDIATE');
-    return apply();
+    try {
+      return apply();
+    } catch (err) {
+      // Nothing in a batch commits: a transaction gone now was rolled back by SQLite itself.
+      if (!this.state.inTransaction) this.loseState((err as Error).message);
+      throw err;
+    }
   }
 
   /** Commits the batches applied since the last commit (nothing to do without any). */
   commitState(): void {
-    if (this.state.inTransaction) this.state.exec('COMMIT');
+    this.checkStateKept();
+    if (!this.state.inTransaction) return;
+    try {
+      this.state.exec('COMMIT');
+    } catch (err) {
+      if (!this.state.inTransaction) this.loseState((err as Error).message);
+      throw err;
+    }
+  }
+
+  /**
+   * SQLite rolls the whole open transaction back by itself on some errors (SQLITE_FULL, I/O
+   * errors), not only the batch that failed: every batch applied since the last commit is gone
+   * from chat.db, while the state machine's position in memory still counts them. Applying on
+   * would skip them for good (seen with a full disk: the peer's stop applied its last entries
+   * and committed them over the gap). So nothing more is applied or committed on this handle;
+   * the next start applies them again from the log, which has them durably.
+   */
+  private loseState(reason: string): void {
+    this.stateLost ??= new StorageError('io', `${this.statePath} rolled back its open transaction (${reason}): ` +
+      'the entries applied since its last commit are applied again from the log at the next start');
+  }
+
+  private checkStateKept(): void {
+    if (this.stateLost !== null) throw this.stateLost;
   }
 
   /**
@@ -508,6 +541,7 @@ export class Storage {
   private replaceState(file: string): void {
     this.generation++;
     if (this.state.inTransaction) this.state.exec('ROLLBACK'); // applies the snapshot supersedes
+    this.stateLost = null; // the new file is the state now, and the caller makes a new machine for it
     this.stateWal.close();
     this.state.close(); // checkpoints and removes the WAL; a leftover WAL must never meet the new file
     removeIfPresent(`${this.statePath}-wal`);
