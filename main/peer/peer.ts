@@ -286,8 +286,8 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /**
    * chat.db failed its integrity check or refused a batch, or the disk refused to write or sync
-   * the log (a full disk, EIO): stop serving at once and end the process loudly (onFatal: an
-   * uncaught error), as a failure at open would. After a failed fsync the kernel may have
+   * the log (a full disk, EIO): stop serving at once and end the process loudly (onFatal; by
+   * default an uncaught error), as a failure at open would. After a failed fsync the kernel may have
    * dropped the unsynced pages, so going on could lose acknowledged entries; a restart reads
    * back what is really on disk.
    */

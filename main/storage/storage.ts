@@ -92,7 +92,7 @@ export class Storage {
   /** Bumped whenever the state database is replaced: a copy of the old one is then stale. */
   private generation = 0;
   private closed = false;
-  /** Set once SQLite rolled back the open apply transaction by itself (loseState). */
+  /** Set once SQLite rolled back the open apply transaction by itself (noticingRollback). */
   private stateLost: StorageError | null = null;
   private applied: AppliedIndex;
   private readonly statePath: string;
@@ -242,38 +242,34 @@ export class Storage {
   applyInOpenTransaction<T>(apply: () => T): T {
     this.checkStateKept();
     if (!this.state.inTransaction) this.state.exec('BEGIN IMMEDIATE');
-    try {
-      return apply();
-    } catch (err) {
-      // Nothing in a batch commits: a transaction gone now was rolled back by SQLite itself.
-      if (!this.state.inTransaction) this.loseState((err as Error).message);
-      throw err;
-    }
+    return this.noticingRollback(apply);
   }
 
   /** Commits the batches applied since the last commit (nothing to do without any). */
   commitState(): void {
     this.checkStateKept();
-    if (!this.state.inTransaction) return;
-    try {
-      this.state.exec('COMMIT');
-    } catch (err) {
-      if (!this.state.inTransaction) this.loseState((err as Error).message);
-      throw err;
-    }
+    if (this.state.inTransaction) this.noticingRollback(() => this.state.exec('COMMIT'));
   }
 
   /**
-   * SQLite rolls the whole open transaction back by itself on some errors (SQLITE_FULL, I/O
-   * errors), not only the batch that failed: every batch applied since the last commit is gone
-   * from chat.db, while the state machine's position in memory still counts them. Applying on
-   * would skip them for good (seen with a full disk: the peer's stop applied its last entries
-   * and committed them over the gap). So nothing more is applied or committed on this handle;
-   * the next start applies them again from the log, which has them durably.
+   * Runs `fn` (a batch, or the commit) in the open transaction. SQLite rolls the whole open
+   * transaction back by itself on some errors (SQLITE_FULL, I/O errors), not only the batch that
+   * failed: every batch applied since the last commit is gone from chat.db, while the state
+   * machine's position in memory still counts them. Applying on would skip them for good (seen
+   * with a full disk: a follower applied and committed entries over such a gap). So once the
+   * transaction is gone after a failure, nothing more is applied or committed on this handle;
+   * the next start applies those entries again from the log, which has them durably.
    */
-  private loseState(reason: string): void {
-    this.stateLost ??= new StorageError('io', `${this.statePath} rolled back its open transaction (${reason}): ` +
-      'the entries applied since its last commit are applied again from the log at the next start');
+  private noticingRollback<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (!this.state.inTransaction) {
+        this.stateLost ??= new StorageError('io', `${this.statePath} rolled back its open transaction ` +
+          `(${(err as Error).message}): the entries applied since its last commit are applied again from the log at the next start`);
+      }
+      throw err;
+    }
   }
 
   private checkStateKept(): void {

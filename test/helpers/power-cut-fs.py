@@ -93,6 +93,7 @@ class PowerCutFs(pyfuse3.Operations):
         for name in os.listdir(self.real(dir_ino)):
             names[name] = self.remember(self.child_path(dir_ino, name))
         self.durable_names[dir_ino] = names
+        self.syncs += 1
 
     def cut(self, keep, rng):
         """Rewrites BACKING to what survives the cut; returns what was dropped."""
@@ -359,7 +360,6 @@ class PowerCutFs(pyfuse3.Operations):
 
     async def fsyncdir(self, fh, datasync):
         self.sync_dir(self.open_dirs[fh])
-        self.syncs += 1
 
     async def releasedir(self, fh):
         self.open_dirs.pop(fh, None)
