@@ -107,6 +107,15 @@ function run(): void {
     });
   }
 
+  /** The peer cannot run (it did not start, or its storage failed): one dialog, then exit 1. */
+  function failAndExit(title: string, text: string): void {
+    log.error({ title }, 'exiting');
+    log.flush();
+    dialog.showErrorBox(title, text);
+    quitting = 'done';
+    app.exit(1);
+  }
+
   async function stopEverything(): Promise<void> {
     ipc?.close();
     tray?.destroy();
@@ -140,15 +149,19 @@ function run(): void {
     host = AppHost.start({
       dataDir,
       logger: log,
+      // The disk refused a write or a sync (full, failing): the peer has stopped, so say why
+      // in a dialog and leave, rather than Electron's report of an uncaught error.
+      onFatal: (err) => failAndExit('Quorum Chat stopped', `Its storage failed: ${err.message}\n\n` +
+        'Every message it confirmed had already been written to the disk, and in a group to the other peers too. ' +
+        'Make room on the disk (or repair it) and start Quorum Chat again: it catches up with the group by itself.' +
+        `\n\nData folder: ${dataDir}`),
       // Developer and test knobs (two copies on one machine); the defaults serve the LAN.
       ...(process.env.QUORUM_CHAT_LISTEN ? { listen: process.env.QUORUM_CHAT_LISTEN } : {}),
       ...(process.env.QUORUM_CHAT_CLIENT_LISTEN ? { clientListen: process.env.QUORUM_CHAT_CLIENT_LISTEN } : {}),
     });
     host.catch((err: unknown) => {
       log.error({ err }, 'the peer could not start');
-      dialog.showErrorBox('Quorum Chat could not start', `${err instanceof Error ? err.message : String(err)}\n\nData folder: ${dataDir}`);
-      quitting = 'done';
-      app.exit(1);
+      failAndExit('Quorum Chat could not start', `${err instanceof Error ? err.message : String(err)}\n\nData folder: ${dataDir}`);
     });
     ipc = serveBridgeIpc(host, log);
     tray = createTray(paths.trayIcon, show, () => app.quit());

@@ -2,7 +2,8 @@
 // scripts/build-app.mjs makes (main.js loads only shipped packages, the sandboxed preload
 // requires nothing but 'electron' and exposes the BridgeLink), electron-builder.yml against
 // electron-builder's own schema, and the bundled main.js run on a fake 'electron' module
-// through a whole first run (test/electron/fake-electron/scenario.mjs).
+// through a whole first run (test/electron/fake-electron/scenario.mjs) and onto a full disk
+// (full-disk.mjs).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { builtinModules, createRequire } from 'node:module';
@@ -12,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { ipcChannels, preloadGlobal } from '../../common/bridge.js';
+import { PowerCutDisk, powerCutUnavailable } from '../helpers/power-cut.js';
 import { freePorts } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -157,4 +159,34 @@ describe('the Electron shell bundles', () => {
     assert.match(result.output, /scenario ok/);
     assert.ok(existsSync(join(userData, 'peer')), 'the peer keeps its data under userData/peer');
   });
+
+  test('main.js on a full disk: one dialog saying why, exit code 1; restarted with room, every confirmed message is there',
+    { timeout: 180_000, skip: powerCutUnavailable() ?? false }, async (t) => {
+      const dir = tempDir(t, 'qc-app-disk-');
+      const userData = join(dir, 'user-data');
+      const disk = await PowerCutDisk.mount(join(dir, 'backing'), userData, { capacity: 32 << 20 });
+      try {
+        const [listen, client] = await freePorts(2);
+        const scenario = (...args: string[]) => run(process.execPath,
+          ['--import', join(fakeElectron, 'register.mjs'), join(fakeElectron, 'full-disk.mjs'), join(out, 'main.js'), ...args], {
+            QUORUM_CHAT_USER_DATA: userData,
+            QUORUM_CHAT_LISTEN: `127.0.0.1:${listen}`,
+            QUORUM_CHAT_CLIENT_LISTEN: `127.0.0.1:${client}`,
+            QUORUM_CHAT_LOG: 'warn',
+          }, 100_000);
+        const filled = await scenario('fill', join(userData, 'filler'));
+        assert.equal(filled.code, 0, filled.output);
+        assert.match(filled.output, /scenario ok/);
+        assert.doesNotMatch(filled.output, /Uncaught| {4}at /, 'no uncaught error, no stack');
+        const confirmed = /confirmed: (\d+)/.exec(filled.output)?.[1];
+        assert.ok(confirmed !== undefined, filled.output);
+
+        await disk.freeSpace();
+        const restarted = await scenario('restart', confirmed);
+        assert.equal(restarted.code, 0, restarted.output);
+        assert.match(restarted.output, /scenario ok/);
+      } finally {
+        await disk.unmount();
+      }
+    });
 });

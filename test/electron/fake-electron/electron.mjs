@@ -1,6 +1,6 @@
 // A stand-in for the 'electron' module, just large enough to run the bundled shell
 // (dist/app/main.js) under plain Node: it records what the shell registers (scheme, protocol
-// handler, IPC handler, permission handlers, windows, tray) so test/electron/main-bundle.test.ts
+// handler, IPC handler, permission handlers, windows, tray) so test/electron/app-bundle.test.ts
 // can drive it. Loaded through loader.mjs in place of the real module.
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';

@@ -2,28 +2,13 @@
 // window would: the app:// protocol, the permission and navigation rules, the bridge over IPC
 // (create a group, register, log in, send a message, read the status), the tray's unread
 // count, and a quit that stops the peer. Prints "scenario ok" at the end; any failed check
-// throws (exit 1). Started by test/electron/main-bundle.test.ts with QUORUM_CHAT_USER_DATA,
+// throws (exit 1). Started by test/electron/app-bundle.test.ts with QUORUM_CHAT_USER_DATA,
 // QUORUM_CHAT_UI_DIR and QUORUM_CHAT_LISTEN/QUORUM_CHAT_CLIENT_LISTEN set.
 import assert from 'node:assert/strict';
-import { pathToFileURL } from 'node:url';
 import { app } from 'electron';
+import { bridgeOf, fake, ourFrame, startShell, step, until } from './drive.mjs';
 
-const fake = globalThis.__fakeElectron;
-const step = (name) => process.stdout.write(`step: ${name}\n`);
-
-/** Resolves once `condition()` holds, checking every 10 ms; throws naming `what` after 10 s. */
-async function until(condition, what) {
-  const deadline = Date.now() + 10_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-await import(pathToFileURL(process.argv[2]).href);
-fake.makeReady();
-await app.whenReady();
-await until(() => fake.windows[0]?.webContents.loaded.length > 0, 'the window has loaded its page');
+const window = await startShell();
 
 step('scheme registered before ready, privileged');
 assert.ok(fake.events.indexOf('registerSchemesAsPrivileged') >= 0);
@@ -33,7 +18,6 @@ assert.ok(fake.events.includes('enableSandbox'));
 
 step('one hardened window on app://quorum-chat/');
 assert.equal(fake.windows.length, 1);
-const window = fake.windows[0];
 const prefs = window.options.webPreferences;
 assert.equal(prefs.contextIsolation, true);
 assert.equal(prefs.sandbox, true);
@@ -100,16 +84,7 @@ assert.deepEqual(fake.opened, ['https://example.com/page', 'https://example.com/
 step('IPC: only our top frame may call');
 const call = fake.ipcHandlers.get('quorum-chat:call');
 assert.ok(call);
-const ourFrame = { url: 'app://quorum-chat/index.html', parent: null };
-let nextId = 1;
-const bridge = async (method, ...args) => {
-  const id = nextId++;
-  const reply = await call({ sender: contents, senderFrame: ourFrame }, { id, method, args });
-  assert.equal(reply.type, 'reply');
-  assert.equal(reply.id, id);
-  if (!reply.ok) throw Object.assign(new Error(`${method}: ${reply.error.code}: ${reply.error.message}`), { code: reply.error.code });
-  return reply.result;
-};
+const bridge = bridgeOf(contents);
 await assert.rejects(call({ sender: contents, senderFrame: { url: 'https://evil.example/', parent: null } }, { id: 1, method: 'hostState', args: [] }));
 await assert.rejects(call({ sender: contents, senderFrame: { url: 'app://quorum-chat/index.html', parent: ourFrame } }, { id: 1, method: 'hostState', args: [] }));
 await assert.rejects(call({ sender: contents, senderFrame: null }, { id: 1, method: 'hostState', args: [] }));
