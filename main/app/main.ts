@@ -10,6 +10,7 @@ import { app, dialog, type BrowserWindow } from 'electron';
 import { pino } from 'pino';
 import { AppHost } from '../host/app-host.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import { LostLogError } from '../raft/types.js';
 import { serveBridgeIpc, type BridgeIpc } from './ipc.js';
 import { createTray, type UnreadTray } from './tray.js';
 import { unreadFromTitle } from './ui-files.js';
@@ -107,6 +108,14 @@ function run(): void {
     });
   }
 
+  /** What the dialog says when the running peer stops (PeerOptions.onFatal). */
+  function whyStopped(err: Error): string {
+    if (err instanceof LostLogError) return `${err.message}.`;
+    return `Its storage failed: ${err.message}\n\n` +
+      'Every message it confirmed had already been written to the disk, and in a group to the other peers too. ' +
+      'Make room on the disk (or repair it) and start Quorum Chat again: it catches up with the group by itself.';
+  }
+
   /** The peer cannot run (it did not start, or its storage failed): one dialog, then exit 1. */
   function failAndExit(title: string, text: string): void {
     log.error({ title }, 'exiting');
@@ -149,12 +158,9 @@ function run(): void {
     host = AppHost.start({
       dataDir,
       logger: log,
-      // The disk refused a write or a sync (full, failing): the peer has stopped, so say why
-      // in a dialog and leave, rather than Electron's report of an uncaught error.
-      onFatal: (err) => failAndExit('Quorum Chat stopped', `Its storage failed: ${err.message}\n\n` +
-        'Every message it confirmed had already been written to the disk, and in a group to the other peers too. ' +
-        'Make room on the disk (or repair it) and start Quorum Chat again: it catches up with the group by itself.' +
-        `\n\nData folder: ${dataDir}`),
+      // The peer has stopped (its disk refused a write or a sync, or its data is older than what
+      // it confirmed): say why in a dialog and leave, rather than Electron's uncaught-error report.
+      onFatal: (err) => failAndExit('Quorum Chat stopped', `${whyStopped(err)}\n\nData folder: ${dataDir}`),
       // Developer and test knobs (two copies on one machine); the defaults serve the LAN.
       ...(process.env.QUORUM_CHAT_LISTEN ? { listen: process.env.QUORUM_CHAT_LISTEN } : {}),
       ...(process.env.QUORUM_CHAT_CLIENT_LISTEN ? { clientListen: process.env.QUORUM_CHAT_CLIENT_LISTEN } : {}),

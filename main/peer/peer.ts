@@ -14,7 +14,7 @@ import { latestRules, type SessionLimits } from '../chat/sessions.js';
 import { decodeConfChange } from '../raft/confchange.js';
 import { RaftNode } from '../raft/node.js';
 import {
-  defaultConfig, EntryType, ProposalDropped, Role,
+  defaultConfig, EntryType, LostLogError, ProposalDropped, Role,
   type ConfChange, type Entry, type Message, type NodeId, type RaftStatus, type Ready, type SoftState, type SnapshotMeta,
 } from '../raft/types.js';
 import { silentLogger, type Logger } from '../log/logger.js';
@@ -289,12 +289,13 @@ export class Peer extends EventEmitter<PeerEvents> {
    * the log (a full disk, EIO): stop serving at once and end the process loudly (onFatal; by
    * default an uncaught error), as a failure at open would. After a failed fsync the kernel may have
    * dropped the unsynced pages, so going on could lose acknowledged entries; a restart reads
-   * back what is really on disk.
+   * back what is really on disk. Also the leader showing that this log lost entries it had
+   * acknowledged (LostLogError): no restart mends that.
    */
   private fatal(err: Error): void {
     if (this.stopped || this.failed) return;
     this.failed = true; // no Ready is handled from here on, so nothing more is sent
-    this.log.error({ err: err.message }, 'storage failed: stopping');
+    this.log.error({ err: err.message }, err instanceof LostLogError ? 'the log lost acknowledged entries: stopping' : 'storage failed: stopping');
     void this.stop(0)
       .catch((stopErr: unknown) => this.log.error({ err: (stopErr as Error).message }, 'stopping after the storage failure failed too'))
       .finally(() => this.onFatal(err));
@@ -470,10 +471,18 @@ export class Peer extends EventEmitter<PeerEvents> {
       .finally(() => { this.adopting = false; });
   }
 
-  /** A message arrived from `from`: note when, then step it into the core. */
+  /**
+   * A message arrived from `from`: note when, then step it into the core. A log that lost
+   * entries it had acknowledged stops the peer as a failed disk does (LostLogError).
+   */
   private heard(from: NodeId, fn: () => void): void {
     this.lastHeard.set(from, Date.now());
-    this.receive(fn);
+    try {
+      this.receive(fn);
+    } catch (err) {
+      if (!(err instanceof LostLogError)) throw err;
+      this.fatal(err);
+    }
   }
 
   // ---- membership and addresses ---------------------------------------------------------------

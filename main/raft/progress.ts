@@ -115,11 +115,13 @@ export class Progress {
 
   /**
    * An App probing at `rejected` was refused; `hint` is the highest index that may match.
-   * Returns false for a stale rejection (one we already moved past).
+   * Returns false for a stale rejection (one we already moved past), and for one at or below
+   * `match`: the follower acknowledged that entry, so it lost its log (LostLogError, which the
+   * next heartbeat makes it raise). Probing again at once would bounce between the two forever.
    */
   maybeDecrTo(rejected: number, hint: number): boolean {
+    if (rejected <= this.match) return false;
     if (this.state === ProgressState.Replicate) {
-      if (rejected <= this.match) return false;
       this.next = this.match + 1;
       return true;
     }

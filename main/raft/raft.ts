@@ -8,7 +8,7 @@ import { Progress, ProgressState } from './progress.js';
 import { committedIndex, hasQuorum, voteResult } from './quorum.js';
 import { ReadOnlyQueue } from './readonly.js';
 import {
-  EntryType, MessageType, ProposalDropped, Role,
+  EntryType, LostLogError, MessageType, ProposalDropped, Role,
   type ConfChange, type ConfState, type Entry, type InitialState, type Message, type NodeId,
   type RaftConfig, type ReadState, type Snapshot,
 } from './types.js';
@@ -435,8 +435,13 @@ export class Raft {
     if (this.log.matchTerm(m.index, m.logTerm)) this.log.commitTo(Math.min(m.commit, m.index));
   }
 
+  /**
+   * A heartbeat's commit is never past what this node acknowledged (broadcastHeartbeat), and an
+   * acknowledged entry is durable: a commit past the end of the log means the log lost entries.
+   */
   private handleHeartbeat(m: Message): void {
-    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    if (m.commit > this.log.lastIndex()) throw new LostLogError(m.from, m.commit, this.log.lastIndex());
+    this.log.commitTo(m.commit);
     this.send(MessageType.HeartbeatResp, m.from, { context: m.context });
   }
 

@@ -262,6 +262,22 @@ export class ProposalDropped extends Error {
   }
 }
 
+/**
+ * The leader counts entries as held here that this log no longer has: this node acknowledged
+ * them and then lost them (its data was put back from an older copy, or the disk dropped writes
+ * it had confirmed). Its acknowledgements, and perhaps its votes, were counted, so going on with
+ * this data could let a committed entry be lost: it must stop, and rejoin as a new member.
+ * Thrown by step() (for the heartbeat that shows it) before anything changed.
+ */
+export class LostLogError extends Error {
+  constructor(readonly leader: NodeId, readonly heldByLeader: number, readonly lastIndex: number) {
+    super(`the leader (${leader}) counts entries up to ${heldByLeader} as held by this peer, but its log ends at ${lastIndex}: ` +
+      'entries it had confirmed are gone (its data was put back from an older copy, or the disk lost writes). ' +
+      'It must not take part with this data: have another member remove it from the group, then delete its data and join again');
+    this.name = 'LostLogError';
+  }
+}
+
 /** Per-member replication state as the leader sees it (for status and the admin panel). */
 export interface MemberStatus {
   readonly id: NodeId;

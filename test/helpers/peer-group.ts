@@ -42,7 +42,10 @@ async function tlsFor(dataDir: string, secret: Buffer, id: string): Promise<Peer
 export class PeerGroup {
   private readonly stopped = new Set<number>();
 
-  private constructor(readonly servers: PeerServer[], readonly addresses: string[], private readonly dir: string) {}
+  private constructor(
+    readonly servers: PeerServer[], readonly addresses: string[], private readonly dir: string,
+    private readonly startOne: (i: number) => Promise<PeerServer>,
+  ) {}
 
   static async start(options: GroupOptions = {}): Promise<PeerGroup> {
     const size = options.size ?? 3;
@@ -50,16 +53,20 @@ export class PeerGroup {
     const ids = Array.from({ length: size }, (_, i) => `p${i + 1}`);
     const addresses = (await freePorts(ids.length)).map((port) => `127.0.0.1:${port}`);
     const peers = new Map(ids.map((id, i) => [id, addresses[i] as string]));
-    const started = await Promise.allSettled(ids.map(async (id, i) => startPeerServer({
-      dataDir: join(dir, id), id, listen: addresses[i] as string, peers,
-      timing: fastTiming, writeTimeoutMs: options.writeTimeoutMs, scrypt: testScrypt,
-      tls: options.secret === undefined ? undefined : await tlsFor(join(dir, id), options.secret, id),
-      membership: options.membership === true ? membershipHandlers : undefined,
-      onFatal: options.onFatal === undefined ? undefined : (err: Error) => options.onFatal?.(id, err),
-      lazyApplyMs: options.lazyApplyMs, commitNoticeMs: options.commitNoticeMs, sessionLimits: options.sessionLimits,
-    })));
+    const startOne = async (i: number) => {
+      const id = ids[i] as string;
+      return startPeerServer({
+        dataDir: join(dir, id), id, listen: addresses[i] as string, peers,
+        timing: fastTiming, writeTimeoutMs: options.writeTimeoutMs, scrypt: testScrypt,
+        tls: options.secret === undefined ? undefined : await tlsFor(join(dir, id), options.secret, id),
+        membership: options.membership === true ? membershipHandlers : undefined,
+        onFatal: options.onFatal === undefined ? undefined : (err: Error) => options.onFatal?.(id, err),
+        lazyApplyMs: options.lazyApplyMs, commitNoticeMs: options.commitNoticeMs, sessionLimits: options.sessionLimits,
+      });
+    };
+    const started = await Promise.allSettled(ids.map((_, i) => startOne(i)));
     const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    const group = new PeerGroup(servers, addresses, dir);
+    const group = new PeerGroup(servers, addresses, dir, startOne);
     const failed = started.find((s) => s.status === 'rejected');
     if (failed !== undefined) {
       await group.stop();
@@ -95,6 +102,15 @@ export class PeerGroup {
   async stopPeer(i: number): Promise<void> {
     this.stopped.add(i);
     await this.server(i).stop(500);
+  }
+
+  /** Starts a stopped peer again, on its data directory and address. */
+  async restartPeer(i: number): Promise<PeerServer> {
+    if (!this.stopped.has(i)) throw new Error(`peer ${i} is running`);
+    const server = await this.startOne(i);
+    this.servers[i] = server;
+    this.stopped.delete(i);
+    return server;
   }
 
   async stop(): Promise<void> {

@@ -2,7 +2,7 @@
 // lost Apps, fast backtracking over divergent logs, and the uncommitted-bytes bound.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MessageType, ProposalDropped, Role, type Message, type RaftConfig } from '../../../main/raft/types.js';
+import { LostLogError, MessageType, ProposalDropped, Role, type Message, type RaftConfig } from '../../../main/raft/types.js';
 import { Network, Solo, ids, logOfTerms, stateWith, str, text } from './harness.js';
 
 const plain: Partial<RaftConfig> = { preVote: false, checkQuorum: false };
@@ -315,4 +315,48 @@ test('deferred commit notice: a follower answered a read index has been told tha
   }
   assert.deepEqual(net.testNode('2').readStates, [{ index: 2, context: 'r' }]);
   assert.equal(commitOf(net, '2'), 2, 'told with the answer: its read does not wait for the next tick');
+});
+
+/**
+ * A follower that comes back with a shorter log than it acknowledged (its data put back from an
+ * older copy): three voters, 21 entries everywhere, then node 3 restarts holding only 10.
+ */
+function followerThatLostItsLog(): Network {
+  const net = new Network(ids(3), { config: plain });
+  assert.equal(net.elect('1'), Role.Leader);
+  for (let i = 0; i < 20; i++) net.get('1').propose(ten(i));
+  net.settle();
+  assert.deepEqual(net.get('1').status().progress.map((p) => p.match), [21, 21, 21]);
+  const lost = net.testNode('3');
+  for (const index of [...lost.persisted.keys()]) if (index > 10) lost.persisted.delete(index);
+  lost.hard = { ...lost.hard, commit: 10 };
+  lost.applied = lost.applied.filter((e) => e.index <= 10);
+  net.restart('3', { voters: ids(3), learners: [] });
+  return net;
+}
+
+test('lost log: a follower told by a heartbeat to commit past the end of its log raises LostLogError and changes nothing', () => {
+  const net = followerThatLostItsLog();
+  const before = net.get('3').status();
+  assert.throws(() => net.tick('1', 3), (err: unknown) => {
+    assert.ok(err instanceof LostLogError);
+    assert.deepEqual([err.leader, err.heldByLeader, err.lastIndex], ['1', 21, 10]);
+    assert.match(err.message, /entries it had confirmed are gone/);
+    return true;
+  });
+  const after = net.get('3').status();
+  assert.deepEqual([after.commit, after.lastIndex, after.term], [before.commit, before.lastIndex, before.term]);
+});
+
+test('lost log: the leader does not probe again at once a follower that refuses an entry it acknowledged', () => {
+  const net = followerThatLostItsLog();
+  net.drop = (m) => m.type === MessageType.Heartbeat && m.to === '3'; // only Apps reach it here
+  const from = net.delivered.length;
+  net.get('1').propose(ten(99));
+  net.settle(); // before: App and refusal bounced between 1 and 3 without end ("did not settle")
+  net.tick('1', 10);
+  const refusals = net.delivered.slice(from).filter((m) => m.type === MessageType.AppResp && m.from === '3' && m.reject);
+  assert.ok(refusals.length >= 1, 'node 3 refused the App after its match');
+  assert.ok(refusals.length <= 12, `one probe per heartbeat at most, not a loop: ${refusals.length} refusals`);
+  assert.equal(net.get('1').status().commit, 22, '1 and 2 go on committing');
 });
