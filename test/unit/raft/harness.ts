@@ -105,6 +105,8 @@ export class Network {
   drop: ((m: Message) => boolean) | null = null;
   /** Alter a message in flight (null: drop it). Applied after `drop`. */
   rewrite: ((m: Message) => Message | null) | null = null;
+  /** Return true to swallow an error a node's step() threw on a delivered message. */
+  tolerate: ((err: unknown) => boolean) | null = null;
   /** Observers, used by the data-driven harness to print what happens. */
   onReady: ((id: NodeId, rd: Ready) => void) | null = null;
   onSend: ((m: Message, dropped: boolean) => void) | null = null;
@@ -230,7 +232,12 @@ export class Network {
     if (m !== null && this.rewrite !== null) m = this.rewrite(m);
     this.delivered.push(m ?? sent);
     this.onSend?.(m ?? sent, m === null);
-    if (m !== null) this.nodes.get(m.to)?.node.step(m);
+    if (m === null) return;
+    try {
+      this.nodes.get(m.to)?.node.step(m);
+    } catch (err) {
+      if (!(this.tolerate?.(err) ?? false)) throw err;
+    }
   }
 
   /**
