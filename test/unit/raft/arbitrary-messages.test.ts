@@ -1,5 +1,5 @@
 // Messages from members with the right shape and any values (terms, indexes, commits, entries,
-// hints and types mixed at random): the wire checks shapes only (main/transport/wire.ts), so the
+// snapshots, hints and types mixed at random): the wire checks shapes only (main/transport/wire.ts), so the
 // core must survive the rest. It may throw nothing but LostLogError (a heartbeat whose commit
 // lies past the log: the node's peer stops), and no exchange may go on without end (settle()
 // gives up after 10,000 rounds). Found this way: a refusal at the follower's match made the
@@ -32,10 +32,14 @@ function run(seed: number): number {
     const entries: Entry[] = Array.from({ length: random() < 0.5 ? 0 : int(1, 3) }, (_, i) => ({
       index: index + 1 + i, term: int(0, term), type: random() < 0.9 ? EntryType.Normal : EntryType.ConfChange, data: text(`x${step}`),
     }));
+    const snapshot = random() < 0.3 ? {
+      meta: { index: int(0, status.lastIndex + 5), term: int(0, term), conf: { voters: random() < 0.8 ? ['1', '2', '3'] : ['1', '9'], learners: random() < 0.1 ? ['4'] : [] } },
+      data: text('snapshot'),
+    } : null;
     const m: Message = {
       type: int(0, MessageType.Commit) as MessageType, from: random() < 0.1 ? '9' : String(((Number(to) + int(0, 1)) % 3) + 1), to,
       term, logTerm: int(0, term), index, commit: int(0, status.lastIndex + 3), entries,
-      reject: random() < 0.3, rejectHint: int(0, status.lastIndex + 3), context: random() < 0.5 ? '' : `c${int(0, 3)}`, snapshot: null,
+      reject: random() < 0.3, rejectHint: int(0, status.lastIndex + 3), context: random() < 0.5 ? '' : `c${int(0, 3)}`, snapshot,
     };
     net.deliver(m);
     net.settle();
