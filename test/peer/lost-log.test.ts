@@ -1,9 +1,9 @@
 // A peer whose data is put back from an older copy (a restored backup, a disk that lost writes it
 // had confirmed) holds fewer entries than it acknowledged to the leader. Its acknowledgements
 // were counted toward commits, so it must not take part with that data: it stops with a reason
-// that says what happened and what to do (LostLogError), and the leader does not bounce Apps off
-// it meanwhile. A real in-process group of three; the older copy is the follower's own data
-// directory, copied while it was stopped.
+// that says what happened and what to do (LostLogError). A real in-process group of three; the
+// older copy is the follower's own data directory, copied while it was stopped. (The leader's
+// side, no Apps bounced off such a follower, is checked in test/unit/raft/replication.test.ts.)
 import assert from 'node:assert/strict';
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
