@@ -15,6 +15,7 @@ import {
   type CallInfo, type ChannelHistoryRequest, type ChannelRequest, type ChannelsRequest, type DeleteMessagesRequest,
   type HistoryRequest, type ListAccountsRequest, type MarkReadRequest, type PostChannelRequest, type ReadRequest,
   type ReadUnreadRequest, type RegisterRequest, type SendDirectRequest, type TransferLeadershipRequest, type WriteRequest,
+  tolerantDecoding, UndecodableRequest,
 } from './grpc-wire.js';
 
 const grpcStatus: Record<ChatApiErrorCode, grpc.status> = {
@@ -104,7 +105,7 @@ export function chatGrpcService(backend: ChatBackend): ChatGrpcService {
     RemoveMember: u<{ id: string }>((api, r) => api.removeMember(r.id).then(statusReply)),
   };
   return {
-    definition: loadChatService().service,
+    definition: tolerantDecoding(loadChatService().service),
     implementation,
     close: () => streams.close(),
   };
@@ -118,7 +119,9 @@ async function withSession<T>(backend: ChatBackend, metadata: grpc.Metadata, bod
 
 function unary<Req>(backend: ChatBackend, handler: Handler<Req>): grpc.handleUnaryCall<Req, object> {
   return (call, callback) => {
-    withSession(backend, call.metadata, (api, info) => handler(api, call.request, info)).then(
+    const request: Req | UndecodableRequest = call.request;
+    if (request instanceof UndecodableRequest) return callback(statusOf(request.error(), backend.log));
+    withSession(backend, call.metadata, (api, info) => handler(api, request, info)).then(
       (reply) => callback(null, reply),
       (err: unknown) => callback(statusOf(err, backend.log)),
     );
@@ -175,6 +178,7 @@ function events(backend: ChatBackend, streams: OpenStreams): grpc.handleServerSt
       if (call.writableLength > maxBufferedEvents) return ender.finish(new ChatApiError('unavailable', 'the event stream fell behind: subscribe again'));
       write(wireEvent(event));
     };
+    if (call.request instanceof UndecodableRequest) return ender.finish(call.request.error());
     withSession(backend, call.metadata, (api, info) => api.subscribe(listener, readOptions(null, info))).then(
       (unsub) => (ender.done ? unsub() : (unsubscribe = unsub)),
       (err: unknown) => ender.finish(err),
@@ -200,7 +204,8 @@ function sendStream(backend: ChatBackend, streams: OpenStreams): grpc.handleBidi
       if (inputEnded && inFlight === 0) ender.finish();
     };
     const accept = (api: ChatApi) => {
-      call.on('data', (request: SendDirectRequest) => {
+      call.on('data', (request: SendDirectRequest | UndecodableRequest) => {
+        if (request instanceof UndecodableRequest) return ender.finish(request.error()); // no request id to answer it by
         if (++inFlight >= maxInFlightPerStream) call.pause();
         void sendOne(backend, api, request).then((reply) => {
           inFlight--;

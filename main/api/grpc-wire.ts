@@ -2,7 +2,7 @@
 // in, 64-bit numbers as JS numbers), and the ChatApi's values turned into its replies.
 import * as grpc from '@grpc/grpc-js';
 import type {
-  Account, ChatApiErrorCode, ChatEvent, Credentials, Message, Page, PageOptions, PeerStatus, ReadOptions, RequestId,
+  Account, ChatApiError, ChatApiErrorCode, ChatEvent, Credentials, Message, Page, PageOptions, PeerStatus, ReadOptions, RequestId,
   WriteOptions, WriteResult,
 } from '../../common/chat-api.js';
 import { invalid, shown } from './errors.js';
@@ -27,6 +27,36 @@ export interface ChannelRequest { request: WireRequestId | null; channel: string
 export interface PostChannelRequest { request: WireRequestId | null; channel: string; text: string }
 export interface ChannelHistoryRequest extends WirePage { read: WireRead | null; channel: string }
 export interface TransferLeadershipRequest { to: string }
+
+/**
+ * A request whose bytes are not the method's message. Decoding hands it to the handler in place
+ * of throwing (tolerantDecoding), so the caller gets INVALID_ARGUMENT from us: when decoding
+ * throws, grpc-js ends the call itself with INTERNAL, and on a SendStream that already answered
+ * a request it can send no status at all, leaving the caller waiting for its deadline (grpc-js
+ * 1.14.7; test/api/arbitrary-requests.test.ts found it).
+ */
+export class UndecodableRequest {
+  constructor(readonly method: string, readonly reason: string) {}
+
+  error(): ChatApiError {
+    return invalid(`not a ${this.method} request: ${shown(this.reason)}`);
+  }
+}
+
+/** `definition` with decoding that never throws: bytes that do not decode become an UndecodableRequest. */
+export function tolerantDecoding(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const methods = Object.entries(definition).map(([name, method]) => [name, {
+    ...method,
+    requestDeserialize: (bytes: Buffer): unknown => {
+      try {
+        return method.requestDeserialize(bytes);
+      } catch (err) {
+        return new UndecodableRequest(name, (err as Error).message);
+      }
+    },
+  }]);
+  return Object.fromEntries(methods) as grpc.ServiceDefinition;
+}
 
 /** What the call's metadata says: who calls, and the index their earlier calls reached. */
 export interface CallInfo {
