@@ -5,8 +5,10 @@ import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { Browser, type Service } from 'bonjour-service';
 import { announcementOf, instanceName } from '../../main/discovery/mdns-link.js';
+import { identityProblem } from '../../main/discovery/identity.js';
 import { encodeTxt, parseTxt } from '../../main/discovery/txt.js';
 import { serviceType, type PeerIdentity } from '../../main/discovery/types.js';
+import { seededRandom } from '../unit/raft/harness.js';
 
 const identity: PeerIdentity = { groupId: 'grp-1', groupName: 'Café crew', nodeId: 'node.7', protocolVersion: 3 };
 
@@ -128,6 +130,53 @@ describe("bonjour-service's Browser feeding announcementOf", () => {
     assert.deepEqual(mdns.queries, [`${serviceType}.local`]);
     mdns.emit('response', response(raw(...valid)), referer);
     assert.deepEqual(found, [{ identity, addresses: ['10.0.0.5:7000'] }]);
+  });
+
+  it('survives 10,000 packets of arbitrary (decodable) records, and yields only announcements that pass every check', () => {
+    const random = seededRandom(17);
+    const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+    const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)] as T;
+    const type = `${serviceType}.local`;
+    const names = [type, `qc-1.${type}`, `qc-2.${type}`, 'qc-1.local', '', '.', `a._sub.${type}`, `_sub.${type}`, `${'x'.repeat(63)}.local`, `qc-1.${serviceType.replace('tcp', 'udp')}.local`, `..${type}`];
+    const txts = [raw(...valid), [], raw('='), [Buffer.alloc(0)], [Buffer.from([0xff, 0xfe])], raw('g', 'v=99999999999999999999'), raw(...valid, 'n=other')];
+    // Only what dns-packet can decode off the wire: names are strings, SRV data has a port and a
+    // target, TXT data is a list of byte strings, A data a dotted quad.
+    const data: Record<string, () => unknown> = {
+      PTR: () => pick(names),
+      SRV: () => ({ port: int(0, 65_535), target: pick(names), priority: 0, weight: 0 }),
+      TXT: () => pick(txts),
+      A: () => pick(['10.0.0.7', '0.0.0.0', '255.255.255.255', '224.0.0.251', '127.0.0.1']),
+      AAAA: () => pick(['fe80::1', '::']),
+    };
+    const record = () => {
+      const kind = pick(Object.keys(data));
+      return { type: kind, name: pick(names), ttl: pick([0, 120, 4500]), data: data[kind]?.() };
+    };
+    const found: Array<ReturnType<typeof announcementOf>> = [];
+    for (let round = 0; round < 200; round++) { // a fresh browser every 50 packets: one 'up' per service on each
+      const browsing = browse();
+      for (let i = 0; i < 50; i++) {
+        // Half the packets are an announcement's shape (PTR → SRV, TXT, A) with arbitrary parts.
+        const instance = pick(names);
+        const host = pick(names);
+        const shaped = random() < 0.5 ? [
+          { type: 'PTR', name: type, ttl: pick([0, 28800]), data: instance },
+          { type: 'SRV', name: instance, ttl: 120, data: { ...(data.SRV?.() as object), target: host } },
+          { type: 'TXT', name: instance, ttl: 4500, data: data.TXT?.() },
+          { type: 'A', name: host, ttl: 120, data: data.A?.() },
+        ] : [];
+        const packet = { answers: [...shaped, ...Array.from({ length: int(0, 4) }, record)], additionals: Array.from({ length: int(0, 4) }, record) };
+        browsing.mdns.emit('response', packet, pick([referer, { ...referer, address: '::1', family: 'IPv6' }]));
+      }
+      found.push(...browsing.found);
+    }
+    const accepted = found.filter((a) => a !== null);
+    assert.ok(found.length > 100, `services were built (${found.length})`);
+    assert.ok(accepted.length > 0, 'some announcements were whole');
+    for (const a of accepted) {
+      assert.equal(identityProblem(a.identity), null);
+      assert.ok(a.addresses.length > 0 && a.addresses.every((address) => /^10\.0\.0\.[57]:\d+$/.test(address)), a.addresses.join());
+    }
   });
 
   it('survives malformed TXT data and yields nothing for it', () => {
