@@ -183,6 +183,11 @@ export class ChatClient {
     return this.call('leaveGroup', {});
   }
 
+  /** Asks this peer to have another member removed from the group (through the leader). */
+  removeMember(id: string): Promise<StatusReply> {
+    return this.call('removeMember', { id });
+  }
+
   /** Opens a SendStream: many sends in flight on one call, each answered after its commit. */
   sendStream(): SendStream {
     return new SendStream(this.client, this.metadata());

@@ -536,10 +536,17 @@ export class Raft {
     if (this.log.termAt(index) !== this.term && this.cfg.bugs?.commitPreviousTerm !== true) return false;
     const before = this.log.committed;
     this.log.commitTo(index);
-    for (let i = before + 1; i <= index; i++) this.uncommittedBytes -= (this.log.entryAt(i) as Entry).data.length;
+    const removed = new Set<NodeId>();
+    for (let i = before + 1; i <= index; i++) {
+      const entry = this.log.entryAt(i) as Entry;
+      this.uncommittedBytes -= entry.data.length;
+      if (entry.type !== EntryType.ConfChange) continue;
+      const cc = decodeConfChangeOrNull(entry.data);
+      if (cc?.type === 'remove') removed.add(cc.node);
+    }
     if (this.uncommittedBytes < 0) this.uncommittedBytes = 0;
     this.releaseReadsWaitingForCommit();
-    this.broadcastCommit();
+    this.broadcastCommit(removed);
     return true;
   }
 
@@ -636,14 +643,16 @@ export class Raft {
    * entries (commitWanted); the others learn the index from the next App, which with steady
    * writes follows within a millisecond, or from the Commit flushCommitNotices() sends a little
    * later. With one writer that saves a third of all peer messages, sent and received right when
-   * the leader answers its client and the next write arrives.
+   * the leader answers its client and the next write arrives. A member whose removal just
+   * committed is told at once: its progress goes when the change is applied, and a deferred
+   * notice with it, so it would never learn that it was removed (and its peer never stop).
    */
-  private broadcastCommit(): void {
+  private broadcastCommit(removed: ReadonlySet<NodeId>): void {
     const last = this.log.lastIndex();
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
       if (pr.state !== ProgressState.Replicate || pr.next <= last) this.sendAppend(id, pr, true);
-      else if (!this.cfg.deferCommitNotices || pr.commitWanted > pr.commitSent) this.noticeCommit(id, pr);
+      else if (!this.cfg.deferCommitNotices || pr.commitWanted > pr.commitSent || removed.has(id)) this.noticeCommit(id, pr);
       else this.commitNoticeDue = true;
     }
   }

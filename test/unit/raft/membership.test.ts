@@ -130,6 +130,20 @@ test('remove: a removed follower gets no more messages and the quorum shrinks', 
   assert.equal(net.get('1').status().commit, 3, '1 + 2 commit without 3');
 });
 
+test('remove: the removed follower learns that the change committed, also when the leader defers commit notices', () => {
+  for (const size of [2, 3]) {
+    const net = new Network(ids(size), { config: { ...plain, deferCommitNotices: true } });
+    assert.equal(net.elect('1'), Role.Leader);
+    const removed = String(size);
+    net.get('1').proposeConfChange({ type: 'remove', node: removed });
+    net.settle();
+    net.tick('1', 3); // the leader's ticks flush deferred notices: too late once the change is applied
+    const status = net.get(removed).status();
+    assert.equal(status.commit, net.get('1').status().commit, `${removed} knows the removal committed`);
+    assert.ok(!status.conf.voters.includes(removed), `${removed} applied its own removal (the peer stops on it)`);
+  }
+});
+
 test('remove: a removed leader steps down and hands leadership to a caught-up voter', () => {
   const net = new Network(ids(3), { config: plain });
   assert.equal(net.elect('1'), Role.Leader);
