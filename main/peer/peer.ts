@@ -14,7 +14,7 @@ import { latestRules, type SessionLimits } from '../chat/sessions.js';
 import { decodeConfChange } from '../raft/confchange.js';
 import { RaftNode } from '../raft/node.js';
 import {
-  defaultConfig, EntryType, LostLogError, ProposalDropped, Role,
+  defaultConfig, EntryType, LostLogError, ProposalDropped, RemovedError, Role,
   type ConfChange, type Entry, type Message, type NodeId, type RaftStatus, type Ready, type SoftState, type SnapshotMeta,
 } from '../raft/types.js';
 import { silentLogger, type Logger } from '../log/logger.js';
@@ -102,7 +102,7 @@ export interface AppliedBatch {
 export interface PeerEvents {
   applied: [AppliedBatch];
   leader: [SoftState];
-  /** This node's removal from the membership was applied: it should stop. */
+  /** This node's removal from the membership was applied, or a leader said it is not a member: it should stop. */
   removed: [];
 }
 
@@ -197,6 +197,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** The deferred commit notices of a leader (see defaultCommitNoticeMs). */
   private readonly commitNotice: DeferredRun;
   private stopped = false;
+  /** 'removed' was emitted (this node's removal applied, or a leader said it is not a member). */
+  private removalNoticed = false;
   /** Storage failed (fatal()): the peer is stopping, and handles no Ready any more. */
   private failed = false;
   private soft: SoftState = { role: Role.Follower, leader: null, term: 0 };
@@ -473,16 +475,26 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /**
    * A message arrived from `from`: note when, then step it into the core. A log that lost
-   * entries it had acknowledged stops the peer as a failed disk does (LostLogError).
+   * entries it had acknowledged stops the peer as a failed disk does (LostLogError); a leader
+   * saying this node is no longer a member ends it as its own removal would (RemovedError).
    */
   private heard(from: NodeId, fn: () => void): void {
     this.lastHeard.set(from, Date.now());
     try {
       this.receive(fn);
     } catch (err) {
-      if (!(err instanceof LostLogError)) throw err;
-      this.fatal(err);
+      if (err instanceof LostLogError) this.fatal(err);
+      else if (err instanceof RemovedError) this.noticeRemoval(err.message);
+      else throw err;
     }
+  }
+
+  /** Says once that this node is out of the group (listeners stop the process). */
+  private noticeRemoval(why: string): void {
+    if (this.removalNoticed) return;
+    this.removalNoticed = true;
+    this.log.warn(why);
+    setImmediate(() => this.emit('removed')); // after the current Ready is fully handled
   }
 
   // ---- membership and addresses ---------------------------------------------------------------
@@ -894,7 +906,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   private forget(id: NodeId): void {
     this.pins.delete(id);
     if (id === this.id) {
-      setImmediate(() => this.emit('removed')); // after this Ready is fully handled
+      this.noticeRemoval('this peer was removed from the group');
       return;
     }
     this.peers.delete(id);

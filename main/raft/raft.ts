@@ -8,7 +8,7 @@ import { Progress, ProgressState } from './progress.js';
 import { committedIndex, hasQuorum, voteResult } from './quorum.js';
 import { ReadOnlyQueue } from './readonly.js';
 import {
-  EntryType, LostLogError, MessageType, ProposalDropped, Role,
+  EntryType, LostLogError, MessageType, ProposalDropped, RemovedError, Role,
   type ConfChange, type ConfState, type Entry, type InitialState, type Message, type NodeId,
   type RaftConfig, type ReadState, type Snapshot,
 } from './types.js';
@@ -75,6 +75,8 @@ export class Raft {
   }
 
   step(m: Message): void {
+    if (m.type === MessageType.Removed) return this.handleRemoved(m);
+    if (this.fromNonMember(m)) return;
     if (!this.admitTerm(m)) return;
     switch (m.type) {
       case MessageType.PreVote:
@@ -156,6 +158,28 @@ export class Raft {
 
   promotable(): boolean {
     return this.conf.voters.includes(this.id);
+  }
+
+  // ---- nodes outside the membership (dissertation §4.2.3) ------------------------------------
+
+  /**
+   * A node that was removed while it was down or cut off never gets the entry that removed it,
+   * and goes on calling elections that nobody answers. A leader whose membership is settled (no
+   * change in flight, this term's first entry applied: its conf then holds every committed
+   * change) tells a node outside it so, and ignores what it sent (its terms included). A node
+   * being added only writes to the leader once the leader has applied its addition.
+   */
+  private fromNonMember(m: Message): boolean {
+    if (this.role !== Role.Leader || m.from === this.id || isMember(this.conf, m.from)) return false;
+    if (this.pendingConfIndex > this.log.applied) return false;
+    this.send(MessageType.Removed, m.from, {});
+    return true;
+  }
+
+  /** The leader says we are not a member; ignored if stale, or if we do not count ourselves one. */
+  private handleRemoved(m: Message): void {
+    if (m.term < this.term || !isMember(this.conf, this.id)) return;
+    throw new RemovedError(m.from);
   }
 
   // ---- terms and votes (Figure 2 "All servers", §5.1, §9.6 pre-vote, §6.2 leases) --------------

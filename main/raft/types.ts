@@ -92,12 +92,14 @@ export const enum MessageType {
   TransferLeader = 13,
   /** Leader → follower: the commit index moved. An empty App that is never answered. */
   Commit = 14,
+  /** Leader → a node outside its settled membership that wrote to it: you are not a member (RemovedError). */
+  Removed = 15,
 }
 
 /** Names for logs and test transcripts. */
 export const messageTypeNames: readonly string[] = [
   'Prop', 'PreVote', 'PreVoteResp', 'Vote', 'VoteResp', 'App', 'AppResp', 'Heartbeat',
-  'HeartbeatResp', 'Snap', 'TimeoutNow', 'ReadIndex', 'ReadIndexResp', 'TransferLeader', 'Commit',
+  'HeartbeatResp', 'Snap', 'TimeoutNow', 'ReadIndex', 'ReadIndexResp', 'TransferLeader', 'Commit', 'Removed',
 ];
 
 /**
@@ -275,6 +277,19 @@ export class LostLogError extends Error {
       'entries it had confirmed are gone (its data was put back from an older copy, or the disk lost writes). ' +
       'It must not take part with this data: have another member remove it from the group, then delete its data and join again');
     this.name = 'LostLogError';
+  }
+}
+
+/**
+ * The leader says this node is not a member: it was removed while it was down or cut off, so the
+ * entry that removed it never reached it, and it went on as a member nobody listens to (calling
+ * elections nobody answers). Thrown by step() for the leader's Removed message, once this node
+ * counts itself a member; its driver stops it as if it had applied its own removal.
+ */
+export class RemovedError extends Error {
+  constructor(readonly leader: NodeId) {
+    super(`the leader (${leader}) says this peer is no longer a member of the group: it was removed while it was away`);
+    this.name = 'RemovedError';
   }
 }
 

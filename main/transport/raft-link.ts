@@ -5,7 +5,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Message, NodeId } from '../raft/types.js';
-import { emptyFrame, encodeFrame, raftPreface } from './frames.js';
+import { emptyFrame, encodeFrame, FrameReader, raftPreface } from './frames.js';
 import { splitHostPort } from './listener.js';
 import { toWire } from './wire.js';
 
@@ -31,6 +31,12 @@ export interface RaftLinkOptions {
   backoffMs?: Backoff;
   /** Messages were lost: the link went down or the queue overflowed. Raft resends. */
   onLost(): void;
+  /**
+   * A batch the peer sent back on this link (a frame's body; everything else that comes back is
+   * a pong). Only a leader's Removed travels this way (Transport.send). Throws on a bad batch,
+   * which ends the link.
+   */
+  onReply(body: Uint8Array): void;
 }
 
 /** A connection to `host:port` (TLS with `tlsOptions`, else plain TCP), Nagle off; throws on a malformed address. */
@@ -153,7 +159,15 @@ export class RaftLink {
       this.up = true;
       this.backoffMs = this.backoff.first;
     });
-    socket.on('data', () => (this.awaitingPong = false)); // only pongs come back
+    const frames = new FrameReader();
+    socket.on('data', (chunk: Buffer) => {
+      this.awaitingPong = false; // empty frames are pongs; anything coming back shows the peer is there
+      try {
+        for (const body of frames.push(chunk)) if (body.length > 0) this.opts.onReply(body);
+      } catch {
+        socket.destroy(); // a malformed reply ends the link (it reconnects), as on the inbound side
+      }
+    });
     socket.on('error', () => undefined); // followed by 'close'
     socket.on('close', () => this.down(socket));
     socket.write(raftPreface);

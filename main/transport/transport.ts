@@ -7,12 +7,12 @@ import * as grpc from '@grpc/grpc-js';
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { MessageType, type Message, type NodeId } from '../raft/types.js';
-import { decodeBatch, emptyFrame, FrameReader, raftPreface } from './frames.js';
+import { decodeBatch, emptyFrame, encodeFrame, FrameReader, raftPreface } from './frames.js';
 import { PeerListener } from './listener.js';
 import { loadRaftService } from './proto.js';
 import { defaultKeepaliveMs, RaftLink, type Backoff } from './raft-link.js';
 import { defaultSnapshotIdleMs, receiveSnapshot, sendSnapshot, type IncomingSnapshot, type SnapshotStore } from './snapshot-link.js';
-import { fromWire, UnknownMessageType, WireError } from './wire.js';
+import { fromWire, toWire, UnknownMessageType, WireError } from './wire.js';
 
 export type { OutgoingSnapshot, SnapshotStore, SnapshotWriter } from './snapshot-link.js';
 
@@ -118,6 +118,8 @@ export class Transport {
   private readonly links = new Map<NodeId, PeerLink>();
   /** Other peers' Raft links to us. */
   private readonly inbound = new Set<net.Socket>();
+  /** The latest Raft link each peer opened to us (Removed goes back on it: replyInbound). */
+  private readonly inboundFrom = new Map<NodeId, net.Socket>();
   /** When a member of another version may be reported again, by address. */
   private readonly versionWarnings = new Map<string, number>();
   private readonly service = loadRaftService();
@@ -180,7 +182,7 @@ export class Transport {
     const link = this.links.get(id);
     if (link?.address === address) return;
     link?.close();
-    this.links.set(id, new PeerLink(id, address, this.opts, this.handlers));
+    this.links.set(id, new PeerLink(id, address, this.opts, this.handlers, (peer, body) => this.receiveReply(peer, body)));
   }
 
   removePeer(id: NodeId): void {
@@ -211,8 +213,30 @@ export class Transport {
     }
     for (const [to, batch] of byPeer) {
       const link = this.links.get(to);
-      if (link === undefined) this.handlers.onUnreachable(to);
-      else link.send(batch);
+      if (link !== undefined) link.send(batch);
+      else if (!this.replyInbound(to, batch)) this.handlers.onUnreachable(to);
+    }
+  }
+
+  /**
+   * A leader tells a node it removed (and so forgot, with its address and link) that it is not a
+   * member (MessageType.Removed): on the link that node opened to us, if it has one. The node's
+   * RaftLink reads it (onReply).
+   */
+  private replyInbound(to: NodeId, batch: readonly Message[]): boolean {
+    const socket = this.inboundFrom.get(to);
+    if (socket === undefined || batch.some((m) => m.type !== MessageType.Removed)) return false;
+    for (const part of encodeFrame({ from: this.opts.id, messages: batch.map(toWire) })) socket.write(part);
+    return true;
+  }
+
+  /** A batch that came back on our link to `peer`: checked as inbound batches are, then stepped. */
+  private receiveReply(peer: NodeId, body: Uint8Array): void {
+    const batch = decodeBatch(body);
+    if (batch.from !== peer) throw new WireError(`a reply on the link to ${peer} from ${String(batch.from)}`);
+    for (const w of batch.messages ?? []) {
+      const m = this.validateKnown(w, peer, true);
+      if (m !== null) this.handlers.onMessage(m);
     }
   }
 
@@ -274,7 +298,12 @@ export class Transport {
           }
           const batch = decodeBatch(body);
           if (peer === null) {
-            peer = this.admit(socket, batch.from);
+            const admitted = this.admit(socket, batch.from);
+            peer = admitted;
+            this.inboundFrom.set(admitted, socket);
+            socket.on('close', () => {
+              if (this.inboundFrom.get(admitted) === socket) this.inboundFrom.delete(admitted);
+            });
             this.links.get(peer)?.reconnectNow();
           }
           for (const w of batch.messages ?? []) {
@@ -354,11 +383,13 @@ class PeerLink {
     readonly address: string,
     private readonly opts: TransportOptions,
     private readonly handlers: TransportHandlers,
+    replies: (peer: NodeId, body: Uint8Array) => void,
   ) {
     this.raft = new RaftLink({
       from: opts.id, address, tls: opts.tls?.connectOptions(id), maxQueued: opts.maxQueuedMessages ?? 10_000,
       keepaliveMs: opts.keepaliveMs ?? defaultKeepaliveMs, backoffMs: opts.backoffMs,
       onLost: () => handlers.onUnreachable(id),
+      onReply: (body) => replies(id, body),
     });
   }
 

@@ -11,7 +11,7 @@ export interface WireMessage {
   entries: WireEntry[]; reject: boolean; rejectHint: number; context: string; snapshot: WireMeta | null;
 }
 
-const maxMessageType = MessageType.Commit;
+const maxMessageType = MessageType.Removed;
 const emptyData = new Uint8Array(0);
 
 export class WireError extends Error {

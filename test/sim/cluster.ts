@@ -1,7 +1,7 @@
 // The simulated world: the machines, the network between them, and the plumbing that moves
 // messages, ticks and Ready batches. Policies (which faults, which workload) live elsewhere; the
 // cluster only carries them out and feeds every observable event to the checker and the trace.
-import { MessageType, ProposalDropped, Role, defaultConfig, type ConfState, type Entry, type Message, type RaftConfig, type ReadState, type SoftState } from '../../main/raft/types.js';
+import { MessageType, ProposalDropped, RemovedError, Role, defaultConfig, type ConfState, type Entry, type Message, type RaftConfig, type ReadState, type SoftState } from '../../main/raft/types.js';
 import { describeChange } from '../../main/raft/confchange.js';
 import { Checker } from './checker.js';
 import { MAX_NODES, nodeId, nodeIndex } from './ids.js';
@@ -29,6 +29,8 @@ export class Cluster implements Host {
   /** The simulated clock, in steps. */
   now = 0;
   listener: ClusterListener | null = null;
+  /** Ids whose removal was proposed (Membership): never re-added, as ids are not reused. */
+  readonly removalsProposed = new Set<string>();
   private readonly rng: Random;
   /** When a leader's driver flushes its deferred commit notices (the peer: after a quiet while). */
   private readonly noticeRng: Random;
@@ -115,8 +117,21 @@ export class Cluster implements Host {
       }
       this.stats.delivered++;
       this.trace.message('recv', m);
-      node.raft.step(m);
+      try {
+        node.raft.step(m);
+      } catch (err) {
+        if (!(err instanceof RemovedError)) throw err;
+        this.toldRemoved(node);
+      }
     }
+  }
+
+  /** A leader said `node` is not a member: right only if its removal was proposed (and so committed). */
+  private toldRemoved(node: SimNode): void {
+    if (!this.removalsProposed.has(node.id)) throw new Error(`${node.id} was told it is not a member, though nobody proposed its removal`);
+    this.stats.toldRemoved++;
+    this.trace.event('told-removed', node.id);
+    node.leaving = true; // its driver stops it, as one that applied its own removal
   }
 
   tick(): void {

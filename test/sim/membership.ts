@@ -15,9 +15,6 @@ const CAUGHT_UP = 10;
 export class Membership {
   /** Machines this churn created; founders are never re-added. */
   private readonly joiners: SimNode[] = [];
-  /** Ids proposed for removal: never re-added (ids are not reused, as in etcd). */
-  private readonly removed = new Set<string>();
-
   constructor(private readonly cluster: Cluster, private readonly rng: Random, private readonly maxNodes: number) {}
 
   step(): void {
@@ -34,7 +31,7 @@ export class Membership {
 
   /** Start a fresh machine (or retry one that never got in) and propose it as a learner. */
   private addLearner(leader: SimNode, status: RaftStatus): void {
-    const node = this.joiners.find((n) => !this.removed.has(n.id) && neverJoined(n, status)) ?? this.newJoiner();
+    const node = this.joiners.find((n) => !this.cluster.removalsProposed.has(n.id) && neverJoined(n, status)) ?? this.newJoiner();
     if (!node) return;
     this.propose(leader, { type: 'addLearner', node: node.id, context: `addr-of-${node.id}` });
   }
@@ -57,7 +54,7 @@ export class Membership {
     const candidates = voters.length > MIN_VOTERS ? [...voters, ...learners] : [...learners];
     if (candidates.length === 0) return;
     const node = this.rng.pick(candidates);
-    this.removed.add(node);
+    this.cluster.removalsProposed.add(node);
     this.propose(leader, { type: 'remove', node });
   }
 

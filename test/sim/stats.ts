@@ -2,14 +2,15 @@
 // seeds, and the tests use them to prove that the faults they rely on actually happen.
 // (crashes counts every crash; readyCrashes is the part that struck inside Ready processing;
 // sentTailsLost the crashes that lost a leader's write whose entries had already been sent;
-// appliedWhileWriting the entries a node applied while one of its writes was still running.)
+// appliedWhileWriting the entries a node applied while one of its writes was still running;
+// toldRemoved the removed nodes that learnt it from a leader's Removed, not from the log.)
 
 export const statNames = [
   'steps', 'messages', 'delivered', 'drops', 'partitionDrops', 'dups', 'delaySpikes', 'partitions',
   'crashes', 'readyCrashes', 'restarts', 'slowdowns', 'slowDisks', 'weatherChanges', 'snapshotsSent',
   'snapshotsInstalled', 'compactions', 'confChangesProposed', 'confChangesApplied', 'transfers',
   'leaderChanges', 'proposals', 'proposalsDropped', 'reportedCommitted', 'duplicateApplies',
-  'reads', 'readsCompleted', 'sentBeforeWrite', 'sentTailsLost', 'appliedWhileWriting',
+  'reads', 'readsCompleted', 'sentBeforeWrite', 'sentTailsLost', 'appliedWhileWriting', 'toldRemoved',
 ] as const;
 
 export type StatName = (typeof statNames)[number];

@@ -1,12 +1,13 @@
 // Messages from members with the right shape and any values (terms, indexes, commits, entries,
 // snapshots, hints and types mixed at random): the wire checks shapes only (main/transport/wire.ts), so the
 // core must survive the rest. It may throw nothing but LostLogError (a heartbeat whose commit
-// lies past the log: the node's peer stops), and no exchange may go on without end (settle()
+// lies past the log: the node's peer stops) and RemovedError (a leader's Removed: the same), and
+// no exchange may go on without end (settle()
 // gives up after 10,000 rounds). Found this way: a refusal at the follower's match made the
 // leader probe again at once, forever.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EntryType, LostLogError, MessageType, type Entry, type Message } from '../../../main/raft/types.js';
+import { EntryType, LostLogError, MessageType, RemovedError, type Entry, type Message } from '../../../main/raft/types.js';
 import { Network, seededRandom, text } from './harness.js';
 
 const seeds = 300;
@@ -18,7 +19,7 @@ function run(seed: number): number {
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   let lost = 0;
   const net = new Network(['1', '2', '3']);
-  net.tolerate = (err) => err instanceof LostLogError && ++lost > 0;
+  net.tolerate = (err) => (err instanceof LostLogError && ++lost > 0) || err instanceof RemovedError;
   net.elect('1');
   for (let i = 0; i < 5; i++) {
     net.get('1').propose(text(`p${i}`));
@@ -37,7 +38,7 @@ function run(seed: number): number {
       data: text('snapshot'),
     } : null;
     const m: Message = {
-      type: int(0, MessageType.Commit) as MessageType, from: random() < 0.1 ? '9' : String(((Number(to) + int(0, 1)) % 3) + 1), to,
+      type: int(0, MessageType.Removed) as MessageType, from: random() < 0.1 ? '9' : String(((Number(to) + int(0, 1)) % 3) + 1), to,
       term, logTerm: int(0, term), index, commit: int(0, status.lastIndex + 3), entries,
       reject: random() < 0.3, rejectHint: int(0, status.lastIndex + 3), context: random() < 0.5 ? '' : `c${int(0, 3)}`, snapshot,
     };

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeConfChange } from '../../../main/raft/confchange.js';
-import { EntryType, MessageType, ProposalDropped, Role, type ConfChange, type RaftConfig } from '../../../main/raft/types.js';
+import { EntryType, MessageType, ProposalDropped, RemovedError, Role, type ConfChange, type RaftConfig } from '../../../main/raft/types.js';
 import { Network, Solo, ent, ids, stateWith, text } from './harness.js';
 
 const plain: Partial<RaftConfig> = { preVote: false, checkQuorum: false };
@@ -142,6 +142,27 @@ test('remove: the removed follower learns that the change committed, also when t
     assert.equal(status.commit, net.get('1').status().commit, `${removed} knows the removal committed`);
     assert.ok(!status.conf.voters.includes(removed), `${removed} applied its own removal (the peer stops on it)`);
   }
+});
+
+test('remove: a node removed while cut off is told by the leader when it next writes to it (RemovedError), and ignored', () => {
+  const net = new Network(ids(4), { config: { ...plain, preVote: true } });
+  assert.equal(net.elect('1'), Role.Leader);
+  net.isolate('4');
+  net.get('1').proposeConfChange({ type: 'remove', node: '4' });
+  net.settle();
+  assert.deepEqual(net.get('1').status().conf.voters, ['1', '2', '3'], 'committed by 1, 2, 3 and applied');
+  assert.ok(net.get('4').status().conf.voters.includes('4'), '4 never got the entry that removed it');
+  net.heal();
+  const told: unknown[] = [];
+  net.tolerate = (err) => err instanceof RemovedError && told.push(err) > 0;
+  const term = net.get('1').status().term;
+  net.tick('4', 30); // its election timeout: it asks for pre-votes
+  assert.equal(told.length > 0, true, '4 was told');
+  assert.equal((told[0] as RemovedError).leader, '1');
+  assert.equal(net.get('1').status().role, Role.Leader);
+  assert.equal(net.get('1').status().term, term, 'what a non-member sends changes nothing on the leader');
+  const removedMessages = net.delivered.filter((m) => m.type === MessageType.Removed);
+  assert.ok(removedMessages.every((m) => m.from === '1' && m.to === '4'), 'only the leader tells, and only 4');
 });
 
 test('remove: a removed leader steps down and hands leadership to a caught-up voter', () => {
