@@ -166,12 +166,15 @@ export class Raft {
    * A node that was removed while it was down or cut off never gets the entry that removed it,
    * and goes on calling elections that nobody answers. A leader whose membership is settled (no
    * change in flight, this term's first entry applied: its conf then holds every committed
-   * change) tells a node outside it so, and ignores what it sent (its terms included). A node
-   * being added only writes to the leader once the leader has applied its addition.
+   * change) tells a node outside it so, and ignores what it sent. A node being added only writes
+   * to the leader once the leader has applied its addition. A sender of a later term goes the
+   * usual way: it may lead a membership this leader has not heard of (a pre-vote asks for the
+   * term after the sender's own).
    */
   private fromNonMember(m: Message): boolean {
     if (this.role !== Role.Leader || m.from === this.id || isMember(this.conf, m.from)) return false;
-    if (this.pendingConfIndex > this.log.applied) return false;
+    const senderTerm = m.type === MessageType.PreVote ? m.term - 1 : m.term;
+    if (this.pendingConfIndex > this.log.applied || senderTerm > this.term) return false;
     this.send(MessageType.Removed, m.from, {});
     return true;
   }

@@ -165,6 +165,18 @@ test('remove: a node removed while cut off is told by the leader when it next wr
   assert.ok(removedMessages.every((m) => m.from === '1' && m.to === '4'), 'only the leader tells, and only 4');
 });
 
+test('remove: a leader answers Removed to a non-member of its term or an earlier one, and follows one of a later term', () => {
+  const solo = new Solo('1', stateWith({ voters: ['1'], learners: [] }), plain);
+  solo.tick(30);
+  assert.equal(solo.status().role, Role.Leader);
+  const term = solo.status().term;
+  const answered = solo.step({ type: MessageType.PreVote, from: '9', term: term + 1, index: 99, logTerm: term });
+  assert.deepEqual(answered.map((m) => [m.type, m.to, m.term]), [[MessageType.Removed, '9', term]], 'a pre-vote asks for the term after the sender\'s own');
+  assert.equal(solo.status().term, term);
+  solo.step({ type: MessageType.Heartbeat, from: '9', term: term + 1 });
+  assert.deepEqual([solo.status().role, solo.status().leader, solo.status().term], [Role.Follower, '9', term + 1], 'it may lead a membership this node has not heard of');
+});
+
 test('remove: a removed leader steps down and hands leadership to a caught-up voter', () => {
   const net = new Network(ids(3), { config: plain });
   assert.equal(net.elect('1'), Role.Leader);
