@@ -563,13 +563,13 @@ export class Raft {
     if (this.log.termAt(index) !== this.term && this.cfg.bugs?.commitPreviousTerm !== true) return false;
     const before = this.log.committed;
     this.log.commitTo(index);
-    const removed = new Set<NodeId>();
+    let removed: NodeId | null = null; // one conf change in flight at a time: at most one removal
     for (let i = before + 1; i <= index; i++) {
       const entry = this.log.entryAt(i) as Entry;
       this.uncommittedBytes -= entry.data.length;
       if (entry.type !== EntryType.ConfChange) continue;
       const cc = decodeConfChangeOrNull(entry.data);
-      if (cc?.type === 'remove') removed.add(cc.node);
+      if (cc?.type === 'remove') removed = cc.node;
     }
     if (this.uncommittedBytes < 0) this.uncommittedBytes = 0;
     this.releaseReadsWaitingForCommit();
@@ -674,12 +674,12 @@ export class Raft {
    * committed is told at once: its progress goes when the change is applied, and a deferred
    * notice with it, so it would never learn that it was removed (and its peer never stop).
    */
-  private broadcastCommit(removed: ReadonlySet<NodeId>): void {
+  private broadcastCommit(removed: NodeId | null): void {
     const last = this.log.lastIndex();
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
       if (pr.state !== ProgressState.Replicate || pr.next <= last) this.sendAppend(id, pr, true);
-      else if (!this.cfg.deferCommitNotices || pr.commitWanted > pr.commitSent || removed.has(id)) this.noticeCommit(id, pr);
+      else if (!this.cfg.deferCommitNotices || pr.commitWanted > pr.commitSent || id === removed) this.noticeCommit(id, pr);
       else this.commitNoticeDue = true;
     }
   }

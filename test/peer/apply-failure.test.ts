@@ -4,33 +4,21 @@
 // entries back (nobody waits on it) and so applies them from its lazy-apply timer.
 import assert from 'node:assert/strict';
 import { basename } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Storage } from '../../main/storage/storage.js';
 import { as, TestClient } from '../helpers/grpc-client.js';
-import { PeerGroup } from '../helpers/peer-group.js';
 import { replaceMethod } from '../helpers/replace-method.js';
 import { waitFor } from '../helpers/wait.js';
-import { assertStoppedWhileOthersCommit } from './failed-peer.js';
+import { assertStoppedWhileOthersCommit, stoppingGroup } from './failed-peer.js';
 
 let failing = '';
-const fatal = new Map<string, Error>();
-let restore: (() => void) | null = null;
-let group: PeerGroup;
-
-before(async () => {
-  restore = replaceMethod(Storage.prototype, 'applyInOpenTransaction', (apply) => function <T>(this: Storage, run: () => T): T {
-    if (basename(this.dir) === failing) throw new Error('SQLITE_FULL: database or disk is full (injected)');
-    return apply.call(this, run) as T;
-  });
-  group = await PeerGroup.start({ size: 3, onFatal: (id, err) => fatal.set(id, err) });
-});
-
-after(async () => {
-  await group?.stop();
-  restore?.();
-});
+const { fatal, group: running } = stoppingGroup(() => replaceMethod(Storage.prototype, 'applyInOpenTransaction', (apply) => function <T>(this: Storage, run: () => T): T {
+  if (basename(this.dir) === failing) throw new Error('SQLITE_FULL: database or disk is full (injected)');
+  return apply.call(this, run) as T;
+}));
 
 test('a batch chat.db refuses stops the peer; the others go on', async () => {
+  const group = running();
   const leader = await group.leader();
   const follower = (leader + 1) % 3;
   const client = new TestClient(group.addresses[leader] as string);

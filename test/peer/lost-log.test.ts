@@ -7,27 +7,18 @@
 import assert from 'node:assert/strict';
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { LostLogError } from '../../main/raft/types.js';
 import { as, TestClient } from '../helpers/grpc-client.js';
-import { PeerGroup } from '../helpers/peer-group.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait.js';
-import { assertStoppedWhileOthersCommit } from './failed-peer.js';
+import { assertStoppedWhileOthersCommit, stoppingGroup } from './failed-peer.js';
 
 describe('a follower whose data was put back from an older copy', () => {
-  const fatal = new Map<string, Error>();
-  let group: PeerGroup;
-
-  before(async () => {
-    group = await PeerGroup.start({ size: 3, onFatal: (id, err) => fatal.set(id, err) });
-  });
-
-  after(async () => {
-    await group?.stop();
-  });
+  const { fatal, group: running } = stoppingGroup();
 
   test('stops at the leader\'s first heartbeat with LostLogError; the other two go on', async (t) => {
+    const group = running();
     const leader = await group.leader();
     const follower = (leader + 1) % 3;
     const id = group.server(follower).peer.id;

@@ -6,16 +6,15 @@
 // in-process group of three. (test/cluster fills a real, if simulated, disk.)
 import assert from 'node:assert/strict';
 import { basename } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { MessageType, type Entry, type HardState, type Message } from '../../main/raft/types.js';
 import { StorageError } from '../../main/storage/errors.js';
 import { Storage } from '../../main/storage/storage.js';
 import { Transport } from '../../main/transport/transport.js';
 import { as, TestClient } from '../helpers/grpc-client.js';
-import { PeerGroup } from '../helpers/peer-group.js';
 import { replaceMethod } from '../helpers/replace-method.js';
 import { waitFor } from '../helpers/wait.js';
-import { assertStoppedWhileOthersCommit } from './failed-peer.js';
+import { assertStoppedWhileOthersCommit, stoppingGroup } from './failed-peer.js';
 
 type Failure = 'sync' | 'write';
 
@@ -37,11 +36,8 @@ for (const [failure, { what, error, message }] of Object.entries(failures) as [F
     /** The node whose next writes fail, and the first entry of the first write that failed. */
     let failing = '';
     let firstUnsynced = Infinity;
-    const fatal = new Map<string, Error>();
     /** What the failing node acknowledged to the leader (AppResp indexes), in order. */
     const acknowledged: number[] = [];
-    let restore: (() => void) | null = null;
-    let group: PeerGroup;
 
     function inject(): () => void {
       const restoreWrite = replaceMethod(Storage.prototype, 'write', (write) => function (this: Storage, hardState: HardState | null, entries: readonly Entry[]) {
@@ -66,17 +62,10 @@ for (const [failure, { what, error, message }] of Object.entries(failures) as [F
       };
     }
 
-    before(async () => {
-      restore = inject();
-      group = await PeerGroup.start({ size: 3, onFatal: (id, err) => fatal.set(id, err) });
-    });
-
-    after(async () => {
-      await group?.stop();
-      restore?.();
-    });
+    const { fatal, group: running } = stoppingGroup(inject);
 
     test('stops the peer before it acknowledges anything; the others go on', async () => {
+      const group = running();
       const leader = await group.leader();
       const follower = (leader + 1) % 3;
       const client = new TestClient(group.addresses[leader] as string);
